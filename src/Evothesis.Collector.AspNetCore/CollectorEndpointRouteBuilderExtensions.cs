@@ -1,0 +1,60 @@
+using Evothesis.Collector.AspNetCore.Internal;
+using Evothesis.Collector.Ingestion;
+using Evothesis.Collector.Sinks.Recent;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Microsoft.AspNetCore.Builder;
+
+/// <summary>Maps the collector's endpoints.</summary>
+public static class CollectorEndpointRouteBuilderExtensions
+{
+    /// <summary>Maps <c>POST</c> (events) and <c>OPTIONS</c> (CORS preflight) at <paramref name="pattern"/>.</summary>
+    /// <param name="endpoints">The endpoint route builder.</param>
+    /// <param name="pattern">The route pattern. The default is <c>/collect</c>.</param>
+    /// <returns>A builder to add conventions such as <c>RequireRateLimiting()</c> with.</returns>
+    /// <exception cref="InvalidOperationException"><c>AddEvothesisCollector()</c> was not called.</exception>
+    public static IEndpointConventionBuilder MapEvothesisCollector(this IEndpointRouteBuilder endpoints, string pattern = "/collect")
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        ArgumentException.ThrowIfNullOrWhiteSpace(pattern);
+        var pipeline = GetRequired<CollectorPipeline>(endpoints);
+        var endpoint = new CollectEndpoint(pipeline);
+        return endpoints
+            .MapMethods(pattern, [HttpMethods.Post], endpoint.HandleAsync)
+            .WithDisplayName("Evothesis collect");
+    }
+
+    /// <summary>
+    /// Maps <c>GET</c> at <paramref name="pattern"/>: the most recently stored events of every client
+    /// (<c>?limit=N</c>, 1 to 1000, default 10; <c>?client_id=X</c> to filter). It exposes every client's
+    /// data: map it only in development or behind authorization.
+    /// </summary>
+    /// <param name="endpoints">The endpoint route builder.</param>
+    /// <param name="pattern">The route pattern. The default is <c>/events/recent</c>.</param>
+    /// <returns>A builder to add conventions such as <c>RequireAuthorization()</c> with.</returns>
+    /// <exception cref="InvalidOperationException"><c>AddEvothesisCollector()</c> was not called.</exception>
+    public static IEndpointConventionBuilder MapEvothesisRecentEvents(this IEndpointRouteBuilder endpoints, string pattern = "/events/recent")
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        ArgumentException.ThrowIfNullOrWhiteSpace(pattern);
+        var endpoint = new RecentEventsEndpoint(GetRequired<IRecentEventStore>(endpoints));
+        return endpoints
+            .MapMethods(pattern, [HttpMethods.Get], endpoint.HandleAsync)
+            .WithDisplayName("Evothesis recent events");
+    }
+
+    private static T GetRequired<T>(IEndpointRouteBuilder endpoints)
+        where T : notnull
+    {
+        if (endpoints.ServiceProvider.GetService<Evothesis.Collector.CollectorMarker>() is null)
+        {
+            throw new InvalidOperationException(
+                "Unable to find the required services. Add them by calling 'IServiceCollection.AddEvothesisCollector()' " +
+                "in the application startup code.");
+        }
+
+        return endpoints.ServiceProvider.GetRequiredService<T>();
+    }
+}

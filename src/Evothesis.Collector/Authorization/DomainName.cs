@@ -1,0 +1,191 @@
+using System.Globalization;
+
+namespace Evothesis.Collector.Authorization;
+
+/// <summary>
+/// Turns the hostile strings a request names its site with (<c>Origin</c>, <c>Referer</c>, a body
+/// <c>siteId</c>) into a normalised domain name that is safe to look up and to place in a URL path.
+/// </summary>
+/// <remarks>
+/// A normalised domain is lower case, IDN as punycode, without port, trailing dot, path, user
+/// information or percent-encoding, at most 253 characters, made of labels of 1 to 63 letters, digits
+/// and inner hyphens. IPv4 literals pass (they are how <c>http://127.0.0.1</c> pages name themselves);
+/// IPv6 literals do not.
+/// </remarks>
+public static class DomainName
+{
+    /// <summary>The longest domain name DNS allows.</summary>
+    public const int MaxLength = 253;
+
+    private const int MaxLabelLength = 63;
+
+    private static readonly IdnMapping Idn = new() { UseStd3AsciiRules = true, AllowUnassigned = false };
+
+    /// <summary>Normalises a host name.</summary>
+    /// <param name="host">A host name such as <c>Shop.Acme.COM.</c> or <c>bücher.de</c>; an optional port is dropped.</param>
+    /// <param name="domain">The normalised domain, such as <c>shop.acme.com</c> or <c>xn--bcher-kva.de</c>.</param>
+    /// <returns><see langword="true"/> when <paramref name="host"/> is a valid host name.</returns>
+    public static bool TryNormalizeHost(string? host, out string domain)
+    {
+        domain = string.Empty;
+        if (string.IsNullOrEmpty(host) || host.Length > 2 * MaxLength)
+        {
+            return false;
+        }
+
+        var span = host.AsSpan().Trim();
+        var colon = span.LastIndexOf(':');
+        if (colon >= 0)
+        {
+            if (!IsPort(span[(colon + 1)..]))
+            {
+                return false;
+            }
+
+            span = span[..colon];
+        }
+
+        if (span.EndsWith("."))
+        {
+            span = span[..^1];
+        }
+
+        if (span.IsEmpty || span.ContainsAny(ForbiddenInHost))
+        {
+            return false;
+        }
+
+        string ascii;
+        try
+        {
+            ascii = Idn.GetAscii(span.ToString());
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+
+        ascii = ascii.ToLowerInvariant();
+        if (!IsValidAsciiDomain(ascii))
+        {
+            return false;
+        }
+
+        domain = ascii;
+        return true;
+    }
+
+    /// <summary>Takes the domain from an absolute <c>http</c> or <c>https</c> URL, such as an <c>Origin</c> or <c>Referer</c> header.</summary>
+    /// <param name="url">The URL.</param>
+    /// <param name="domain">The normalised domain of its host.</param>
+    /// <returns><see langword="true"/> when <paramref name="url"/> is such a URL with a valid host.</returns>
+    public static bool TryFromUrl(string? url, out string domain)
+    {
+        domain = string.Empty;
+        if (string.IsNullOrEmpty(url))
+        {
+            return false;
+        }
+
+        var span = url.AsSpan().Trim();
+        int schemeLength;
+        if (span.StartsWith("https://", StringComparison.OrdinalIgnoreCase))
+        {
+            schemeLength = "https://".Length;
+        }
+        else if (span.StartsWith("http://", StringComparison.OrdinalIgnoreCase))
+        {
+            schemeLength = "http://".Length;
+        }
+        else
+        {
+            return false;
+        }
+
+        var rest = span[schemeLength..];
+        var end = rest.IndexOfAny("/?#");
+        var authority = end < 0 ? rest : rest[..end];
+
+        // User information ("user@host") and backslashes are ways to make one string name two hosts.
+        if (authority.IsEmpty || authority.ContainsAny("@\\"))
+        {
+            return false;
+        }
+
+        return TryNormalizeHost(authority.ToString(), out domain);
+    }
+
+    /// <summary>Normalises a <c>siteId</c>: either a bare host name or an <c>http(s)</c> URL.</summary>
+    /// <param name="siteId">The site identifier the body names.</param>
+    /// <param name="domain">The normalised domain.</param>
+    /// <returns><see langword="true"/> when <paramref name="siteId"/> names a valid host.</returns>
+    public static bool TryFromSiteId(string? siteId, out string domain)
+    {
+        if (siteId is not null && siteId.Contains("://", StringComparison.Ordinal))
+        {
+            return TryFromUrl(siteId, out domain);
+        }
+
+        return TryNormalizeHost(siteId, out domain);
+    }
+
+    private static bool IsPort(ReadOnlySpan<char> value)
+    {
+        if (value.IsEmpty || value.Length > 5)
+        {
+            return false;
+        }
+
+        foreach (var c in value)
+        {
+            if (!char.IsAsciiDigit(c))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    // Characters that never belong in a host and would change a URL's meaning if they reached one:
+    // path and query separators, percent-encoding, user information, whitespace and brackets.
+    private static ReadOnlySpan<char> ForbiddenInHost => "/\\?#%@[] \t\r\n:";
+
+    private static bool IsValidAsciiDomain(string domain)
+    {
+        if (domain.Length is 0 or > MaxLength)
+        {
+            return false;
+        }
+
+        var labelLength = 0;
+        var previous = '.';
+        foreach (var c in domain)
+        {
+            if (c == '.')
+            {
+                if (labelLength == 0 || previous == '-')
+                {
+                    return false;
+                }
+
+                labelLength = 0;
+            }
+            else if (char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c == '-')
+            {
+                if ((labelLength == 0 && c == '-') || ++labelLength > MaxLabelLength)
+                {
+                    return false;
+                }
+            }
+            else
+            {
+                return false;
+            }
+
+            previous = c;
+        }
+
+        return labelLength > 0 && previous != '-';
+    }
+}

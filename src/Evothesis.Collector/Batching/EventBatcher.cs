@@ -1,0 +1,369 @@
+using System.Diagnostics;
+using System.Threading.Channels;
+using Evothesis.Collector.Diagnostics;
+using Evothesis.Collector.Events;
+using Evothesis.Collector.Sinks;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Evothesis.Collector.Batching;
+
+/// <summary>
+/// The queue between requests and sinks. Requests add their events; one flusher takes them out in
+/// batches, closed when they reach <see cref="BatchingOptions.BatchSize"/> or when their first event has
+/// waited <see cref="BatchingOptions.FlushInterval"/>, and writes each batch to every sink.
+/// </summary>
+/// <remarks>
+/// Group commit: in <see cref="AckMode.Durable"/> mode each request gets a task that completes when the
+/// batch carrying its events is written (or fails when it is not), so concurrent requests share one write.
+/// The queue is bounded by events, not requests: a request that does not fit is refused, never dropped.
+/// </remarks>
+internal sealed class EventBatcher : IAsyncDisposable
+{
+    private readonly Channel<PendingWrite> _channel =
+        Channel.CreateUnbounded<PendingWrite>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = false });
+
+    private readonly IEventSink[] _sinks;
+    private readonly IBatchCommitObserver[] _observers;
+    private readonly BatchingOptions _options;
+    private readonly TimeProvider _time;
+    private readonly CollectorMetrics _metrics;
+    private readonly ILogger _logger;
+
+    // Cancels sink writes when the shutdown budget runs out.
+    private readonly CancellationTokenSource _abort = new();
+
+    // Events admitted and not yet written: added by request threads, subtracted by the flusher.
+    private long _queued;
+
+    // Set once by StopAsync; read by request threads.
+    private int _stopping;
+
+    private Task? _flusher;
+
+    // Written by the flusher, read by health checks: whether the most recent write failed.
+    private volatile bool _lastWriteFailed;
+
+    public EventBatcher(
+        SinkSet sinks,
+        IEnumerable<IBatchCommitObserver> observers,
+        IOptions<CollectorOptions> options,
+        TimeProvider timeProvider,
+        CollectorMetrics metrics,
+        ILogger<EventBatcher> logger)
+    {
+        _sinks = sinks.Sinks;
+        _observers = observers.ToArray();
+        _options = options.Value.Batching;
+        _time = timeProvider;
+        _metrics = metrics;
+        _logger = logger;
+        metrics.ObserveQueueDepth(() => Interlocked.Read(ref _queued));
+    }
+
+    /// <summary>Gets the number of events accepted and not yet written.</summary>
+    public long QueuedEvents => Interlocked.Read(ref _queued);
+
+    /// <summary>Gets the sinks every batch is written to.</summary>
+    public IReadOnlyList<IEventSink> Sinks => _sinks;
+
+    /// <summary>Gets a value indicating whether the flusher is running.</summary>
+    public bool IsRunning => _flusher is { IsCompleted: false };
+
+    /// <summary>Gets a value indicating whether the most recent batch write failed.</summary>
+    public bool LastWriteFailed => _lastWriteFailed;
+
+    /// <summary>Gets the most events the queue holds.</summary>
+    public int Capacity => _options.QueueCapacity;
+
+    /// <summary>Adds the events of one request to the queue.</summary>
+    /// <param name="events">The events; the batcher owns the list from now on.</param>
+    /// <param name="written">
+    /// In <see cref="AckMode.Durable"/> mode, completes when the events are written and fails with
+    /// <see cref="BatchWriteException"/> when they are not; <see langword="null"/> in <see cref="AckMode.Enqueued"/> mode.
+    /// </param>
+    public EnqueueStatus TryEnqueue(IReadOnlyList<CollectedEvent> events, out Task? written)
+    {
+        written = null;
+        if (Volatile.Read(ref _stopping) != 0)
+        {
+            return EnqueueStatus.ShuttingDown;
+        }
+
+        var count = events.Count;
+        if (Interlocked.Add(ref _queued, count) > _options.QueueCapacity)
+        {
+            Interlocked.Add(ref _queued, -count);
+            return EnqueueStatus.QueueFull;
+        }
+
+        var completion = _options.AckMode == AckMode.Durable
+            ? new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)
+            : null;
+        if (!_channel.Writer.TryWrite(new PendingWrite(events, completion)))
+        {
+            Interlocked.Add(ref _queued, -count);
+            return EnqueueStatus.ShuttingDown;
+        }
+
+        written = completion?.Task;
+        return EnqueueStatus.Queued;
+    }
+
+    /// <summary>Starts the flusher.</summary>
+    public void Start() => _flusher ??= Task.Run(RunAsync);
+
+    /// <summary>
+    /// Stops taking events and writes everything queued. When <paramref name="cancellationToken"/> fires first,
+    /// the sink writes in progress are cancelled and what is still queued fails (and is counted as dropped).
+    /// </summary>
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        Interlocked.Exchange(ref _stopping, 1);
+        _channel.Writer.TryComplete();
+
+        // Never started (a host that did not run its hosted services): start now so what was queued is written.
+        Start();
+
+        var queued = QueuedEvents;
+        if (queued > 0)
+        {
+            BatchingLog.Draining(_logger, queued);
+        }
+
+        try
+        {
+            await _flusher!.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            BatchingLog.DrainTimedOut(_logger, QueuedEvents);
+            await _abort.CancelAsync().ConfigureAwait(false);
+            await _flusher!.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync(CancellationToken.None).ConfigureAwait(false);
+        _abort.Dispose();
+    }
+
+    private async Task RunAsync()
+    {
+        var reader = _channel.Reader;
+        var pending = new List<PendingWrite>();
+
+        // A wait for more events that outlives one batch when the flush interval wins the race; kept so
+        // the single reader never has two waits outstanding.
+        Task<bool>? moreEvents = null;
+        while (true)
+        {
+            try
+            {
+                moreEvents ??= reader.WaitToReadAsync().AsTask();
+                if (!await moreEvents.ConfigureAwait(false))
+                {
+                    return;
+                }
+
+                moreEvents = null;
+                var count = 0;
+                using var intervalCancellation = new CancellationTokenSource();
+                Task? interval = null;
+                while (true)
+                {
+                    while (count < _options.BatchSize && reader.TryRead(out var item))
+                    {
+                        pending.Add(item);
+                        count += item.Events.Count;
+                    }
+
+                    if (count >= _options.BatchSize)
+                    {
+                        break;
+                    }
+
+                    interval ??= Task.Delay(_options.FlushInterval, _time, intervalCancellation.Token);
+                    moreEvents = reader.WaitToReadAsync().AsTask();
+                    var first = await Task.WhenAny(moreEvents, interval).ConfigureAwait(false);
+                    if (first == interval)
+                    {
+                        break;
+                    }
+
+                    var more = await moreEvents.ConfigureAwait(false);
+                    moreEvents = null;
+                    if (!more)
+                    {
+                        break;
+                    }
+                }
+
+                await intervalCancellation.CancelAsync().ConfigureAwait(false);
+                if (count > 0)
+                {
+                    await FlushAsync(pending, count).ConfigureAwait(false);
+                }
+            }
+            catch (Exception ex)
+            {
+                BatchingLog.FlusherFailed(_logger, ex);
+                FailAll(pending, ex, "flusher_failure");
+            }
+            finally
+            {
+                pending.Clear();
+            }
+        }
+    }
+
+    private async Task FlushAsync(List<PendingWrite> pending, int count)
+    {
+        var events = new CollectedEvent[count];
+        var position = 0;
+        foreach (var item in pending)
+        {
+            foreach (var e in item.Events)
+            {
+                events[position++] = e;
+            }
+        }
+
+        var now = _time.GetUtcNow();
+        var batch = new EventBatch(Guid.CreateVersion7(now), now, events);
+        using var activity = CollectorActivitySource.Instance.StartActivity("evothesis.collector.flush");
+        activity?.SetTag("evothesis.batch.size", count);
+
+        Exception? failure = null;
+        try
+        {
+            await WriteToSinksAsync(batch).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            failure = ex;
+        }
+
+        _lastWriteFailed = failure is not null;
+        if (failure is null)
+        {
+            foreach (var observer in _observers)
+            {
+                observer.OnCommitted(batch);
+            }
+
+            Interlocked.Add(ref _queued, -count);
+            _metrics.BatchWritten(count);
+            LogBulkInserted(batch);
+            foreach (var item in pending)
+            {
+                item.Completion?.TrySetResult();
+            }
+        }
+        else
+        {
+            activity?.SetStatus(ActivityStatusCode.Error);
+            FailAll(pending, failure, _abort.IsCancellationRequested ? "shutdown" : "sink_failure");
+        }
+    }
+
+    private void FailAll(List<PendingWrite> pending, Exception failure, string reason)
+    {
+        var count = 0;
+        var acknowledged = 0;
+        foreach (var item in pending)
+        {
+            count += item.Events.Count;
+            if (item.Completion is null)
+            {
+                acknowledged += item.Events.Count;
+            }
+            else
+            {
+                item.Completion.TrySetException(new BatchWriteException(reason, failure));
+            }
+        }
+
+        Interlocked.Add(ref _queued, -count);
+        if (acknowledged > 0)
+        {
+            // Enqueued mode: the sender was already told 202; all that is left is to make the loss visible.
+            _metrics.EventsDropped(acknowledged, reason);
+            BatchingLog.EventsDropped(_logger, acknowledged, reason);
+        }
+    }
+
+    private async Task WriteToSinksAsync(EventBatch batch)
+    {
+        if (_sinks.Length == 1)
+        {
+            await WriteToSinkAsync(_sinks[0], batch).ConfigureAwait(false);
+            return;
+        }
+
+        var writes = new Task[_sinks.Length];
+        for (var i = 0; i < _sinks.Length; i++)
+        {
+            writes[i] = WriteToSinkAsync(_sinks[i], batch);
+        }
+
+        await Task.WhenAll(writes).ConfigureAwait(false);
+    }
+
+    private async Task WriteToSinkAsync(IEventSink sink, EventBatch batch)
+    {
+        using var timeout = new CancellationTokenSource(_options.SinkTimeout, _time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, _abort.Token);
+        var started = _time.GetTimestamp();
+        try
+        {
+            await sink.WriteAsync(batch, linked.Token).ConfigureAwait(false);
+            _metrics.SinkWrite(sink.Name, _time.GetElapsedTime(started), success: true);
+        }
+        catch (Exception ex)
+        {
+            _metrics.SinkWrite(sink.Name, _time.GetElapsedTime(started), success: false);
+            BatchingLog.SinkFailed(_logger, ex, sink.Name, batch.Count);
+            throw;
+        }
+    }
+
+    private void LogBulkInserted(EventBatch batch)
+    {
+        if (!_logger.IsEnabled(LogLevel.Information))
+        {
+            return;
+        }
+
+        // Events arrive grouped by request, so runs of one client and site are the common case.
+        var counts = new Dictionary<(string ClientId, string SiteId), int>();
+        foreach (var e in batch.Events)
+        {
+            var key = (e.ClientId, e.SiteId);
+            counts[key] = counts.GetValueOrDefault(key) + 1;
+        }
+
+        foreach (var ((clientId, siteId), count) in counts)
+        {
+            BatchingLog.BulkInserted(_logger, count, clientId, siteId);
+        }
+    }
+
+    private readonly record struct PendingWrite(IReadOnlyList<CollectedEvent> Events, TaskCompletionSource? Completion);
+}
+
+/// <summary>The outcome of adding a request's events to the queue.</summary>
+internal enum EnqueueStatus
+{
+    Queued,
+    QueueFull,
+    ShuttingDown,
+}
+
+/// <summary>The batch carrying a request's events was not written.</summary>
+internal sealed class BatchWriteException(string reason, Exception innerException)
+    : Exception($"The batch was not written ({reason}).", innerException)
+{
+    public string Reason { get; } = reason;
+}

@@ -1,0 +1,109 @@
+using System.ComponentModel.DataAnnotations;
+using Evothesis.Collector.Authorization;
+using Evothesis.Collector.Batching;
+using Evothesis.Collector.Ingestion;
+using Evothesis.Collector.Sinks.ObjectStorage;
+using Microsoft.Extensions.Options;
+
+namespace Evothesis.Collector;
+
+/// <summary>
+/// Options of the collector, bound from the <c>Evothesis</c> configuration section.
+/// </summary>
+/// <remarks>
+/// Every value has a default that works on a fresh machine: a clients file for authorization and a local
+/// folder for storage. Options are validated when the host starts.
+/// </remarks>
+public sealed class CollectorOptions
+{
+    /// <summary>The configuration section the options are bound from by convention.</summary>
+    public const string SectionName = "Evothesis";
+
+    /// <summary>Gets or sets the limits every request is checked against.</summary>
+    [ValidateObjectMembers]
+    public RequestLimitsOptions Limits { get; set; } = new();
+
+    /// <summary>Gets or sets how events are queued, batched and acknowledged.</summary>
+    [ValidateObjectMembers]
+    public BatchingOptions Batching { get; set; } = new();
+
+    /// <summary>Gets or sets how domains are authorized.</summary>
+    public AuthorizationOptions Authorization { get; set; } = new();
+
+    /// <summary>Gets or sets the local storage used when no other sink is configured.</summary>
+    public StorageOptions Storage { get; set; } = new();
+
+    /// <summary>
+    /// Gets or sets how far past the receive time a (skew-corrected) event timestamp may lie before it is
+    /// clamped to the receive time. The default is 1 minute.
+    /// </summary>
+    public TimeSpan FutureTimestampTolerance { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// Gets or sets how many of the most recent events the in-memory buffer behind <c>GET /events/recent</c>
+    /// keeps. The default is 1000.
+    /// </summary>
+    [Range(1, 1_000_000)]
+    public int RecentEventsCapacity { get; set; } = 1000;
+
+    /// <summary>
+    /// Gets or sets the <c>Retry-After</c> the collector answers with when it cannot take events now
+    /// (queue full, sinks failing, shutting down). The default is 5 seconds.
+    /// </summary>
+    public TimeSpan RetryAfter { get; set; } = TimeSpan.FromSeconds(5);
+}
+
+[OptionsValidator]
+internal sealed partial class CollectorOptionsAnnotationsValidator : IValidateOptions<CollectorOptions>;
+
+/// <summary>Checks what data annotations cannot express; messages name the bad values.</summary>
+internal sealed class CollectorOptionsValidator : IValidateOptions<CollectorOptions>
+{
+    private readonly CollectorOptionsAnnotationsValidator _annotations = new();
+
+    public ValidateOptionsResult Validate(string? name, CollectorOptions options)
+    {
+        var failures = new List<string>();
+        var annotations = _annotations.Validate(name, options);
+        if (annotations.Failed)
+        {
+            failures.AddRange(annotations.Failures);
+        }
+
+        var batching = options.Batching;
+        CheckRange(failures, "Evothesis:Batching:FlushInterval", batching.FlushInterval, TimeSpan.FromMilliseconds(1), TimeSpan.FromMinutes(10));
+        CheckRange(failures, "Evothesis:Batching:AckTimeout", batching.AckTimeout, TimeSpan.FromMilliseconds(100), TimeSpan.FromMinutes(10));
+        CheckRange(failures, "Evothesis:Batching:SinkTimeout", batching.SinkTimeout, TimeSpan.FromMilliseconds(100), TimeSpan.FromHours(1));
+        CheckRange(failures, "Evothesis:FutureTimestampTolerance", options.FutureTimestampTolerance, TimeSpan.Zero, TimeSpan.FromDays(1));
+        CheckRange(failures, "Evothesis:RetryAfter", options.RetryAfter, TimeSpan.FromSeconds(1), TimeSpan.FromHours(1));
+
+        if (batching.QueueCapacity < options.Limits.MaxEventsPerBatch)
+        {
+            failures.Add(
+                $"Evothesis:Batching:QueueCapacity ({batching.QueueCapacity}) must be at least Evothesis:Limits:MaxEventsPerBatch " +
+                $"({options.Limits.MaxEventsPerBatch}), or a full batch could never be queued.");
+        }
+
+        if (batching.AckMode == AckMode.Durable && batching.AckTimeout <= batching.FlushInterval)
+        {
+            failures.Add(
+                $"Evothesis:Batching:AckTimeout ({batching.AckTimeout}) must be longer than Evothesis:Batching:FlushInterval " +
+                $"({batching.FlushInterval}), or durable requests would time out before their batch is written.");
+        }
+
+        if (string.IsNullOrWhiteSpace(options.Storage.Path))
+        {
+            failures.Add("Evothesis:Storage:Path must not be empty.");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    private static void CheckRange(List<string> failures, string key, TimeSpan value, TimeSpan min, TimeSpan max)
+    {
+        if (value < min || value > max)
+        {
+            failures.Add($"{key} ({value}) must be between {min} and {max}.");
+        }
+    }
+}

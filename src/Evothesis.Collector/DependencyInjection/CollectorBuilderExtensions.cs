@@ -1,0 +1,76 @@
+using Evothesis.Collector;
+using Evothesis.Collector.Authorization;
+using System.Diagnostics.CodeAnalysis;
+using Evothesis.Collector.Diagnostics;
+using Evothesis.Collector.Privacy;
+using Evothesis.Collector.Sinks;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Adds sinks, processors and authorizers to the collector.</summary>
+public static class CollectorBuilderExtensions
+{
+    /// <summary>
+    /// Adds a sink every batch is written to. Once any sink is added, the embedded local-folder sink is no
+    /// longer used.
+    /// </summary>
+    /// <typeparam name="TSink">The sink type, resolved as a singleton.</typeparam>
+    /// <param name="builder">The collector builder.</param>
+    /// <returns>The builder.</returns>
+    public static ICollectorBuilder AddEventSink<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] TSink>(this ICollectorBuilder builder)
+        where TSink : class, IEventSink
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IEventSink, TSink>());
+        return builder;
+    }
+
+    /// <summary>Adds a sink instance every batch is written to.</summary>
+    /// <param name="builder">The collector builder.</param>
+    /// <param name="sink">The sink.</param>
+    /// <returns>The builder.</returns>
+    public static ICollectorBuilder AddEventSink(this ICollectorBuilder builder, IEventSink sink)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(sink);
+        builder.Services.AddSingleton(sink);
+        return builder;
+    }
+
+    /// <summary>Adds a processor run on every accepted request's events, after the collector's own.</summary>
+    /// <typeparam name="TProcessor">The processor type, resolved as a singleton.</typeparam>
+    /// <param name="builder">The collector builder.</param>
+    /// <returns>The builder.</returns>
+    public static ICollectorBuilder AddEventProcessor<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] TProcessor>(this ICollectorBuilder builder)
+        where TProcessor : class, IEventProcessor
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IEventProcessor, TProcessor>());
+        return builder;
+    }
+
+    /// <summary>Replaces the domain authorizer.</summary>
+    /// <typeparam name="TAuthorizer">The authorizer type, resolved as a singleton.</typeparam>
+    /// <param name="builder">The collector builder.</param>
+    /// <returns>The builder.</returns>
+    public static ICollectorBuilder UseDomainAuthorizer<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] TAuthorizer>(this ICollectorBuilder builder)
+        where TAuthorizer : class, IDomainAuthorizer
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.Replace(ServiceDescriptor.Singleton<IDomainAuthorizer, TAuthorizer>());
+        return builder;
+    }
+
+    /// <summary>
+    /// Adds the collector's health check (named <c>evothesis-collector</c>): unhealthy when events are not
+    /// being written, degraded when the queue is filling up.
+    /// </summary>
+    /// <param name="builder">The health checks builder.</param>
+    /// <returns>The builder.</returns>
+    public static IHealthChecksBuilder AddEvothesisCollector(this IHealthChecksBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        return builder.AddCheck<CollectorHealthCheck>("evothesis-collector", tags: ["evothesis"]);
+    }
+}

@@ -1,0 +1,85 @@
+using Evothesis.Collector;
+using Evothesis.Collector.Authorization;
+using Evothesis.Collector.Authorization.Internal;
+using Evothesis.Collector.Batching;
+using Evothesis.Collector.Diagnostics;
+using Evothesis.Collector.Ingestion;
+using Evothesis.Collector.Sinks;
+using Evothesis.Collector.Sinks.Recent;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Registers Evothesis.Collector in a service collection.</summary>
+public static class CollectorServiceCollectionExtensions
+{
+    /// <summary>
+    /// Adds the collector with options bound from <paramref name="configuration"/> (by convention the
+    /// <c>Evothesis</c> section). Unset options keep their defaults: a clients file for authorization and a
+    /// local folder for storage.
+    /// </summary>
+    /// <param name="services">The service collection.</param>
+    /// <param name="configuration">The configuration to bind <see cref="CollectorOptions"/> from.</param>
+    /// <returns>A builder to add sinks and processors with.</returns>
+    public static ICollectorBuilder AddEvothesisCollector(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configuration);
+        services.AddOptions<CollectorOptions>().Bind(configuration);
+        return services.AddEvothesisCollector();
+    }
+
+    /// <summary>Adds the collector, with options set in code.</summary>
+    /// <param name="services">The service collection.</param>
+    /// <param name="configure">Sets the options; may be <see langword="null"/> to keep the defaults.</param>
+    /// <returns>A builder to add sinks and processors with.</returns>
+    public static ICollectorBuilder AddEvothesisCollector(this IServiceCollection services, Action<CollectorOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        var options = services.AddOptions<CollectorOptions>();
+        if (configure is not null)
+        {
+            options.Configure(configure);
+        }
+
+        if (services.Any(d => d.ServiceType == typeof(CollectorMarker)))
+        {
+            return new CollectorBuilder(services);
+        }
+
+        services.AddSingleton<CollectorMarker>();
+        options.ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<CollectorOptions>, CollectorOptionsValidator>());
+
+        services.AddMetrics();
+        services.AddLogging();
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<CollectorMetrics>();
+        services.TryAddSingleton(sp => new CollectorPaths(sp.GetService<IHostEnvironment>()));
+
+        services.TryAddSingleton<IDomainAuthorizer, ClientsFileDomainAuthorizer>();
+
+        services.TryAddSingleton<InMemoryRecentEventStore>();
+        services.TryAddSingleton<IRecentEventStore>(sp => sp.GetRequiredService<InMemoryRecentEventStore>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IBatchCommitObserver, InMemoryRecentEventStore>(
+            sp => sp.GetRequiredService<InMemoryRecentEventStore>()));
+
+        services.TryAddSingleton<SinkSet>();
+        services.TryAddSingleton<EventBatcher>();
+        services.AddHostedService<CollectorHostedService>();
+        services.TryAddSingleton(sp => new CollectorPipeline(
+            sp.GetRequiredService<IOptions<CollectorOptions>>(),
+            sp.GetRequiredService<IDomainAuthorizer>(),
+            sp.GetServices<Evothesis.Collector.Privacy.IEventProcessor>(),
+            sp.GetRequiredService<EventBatcher>(),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<CollectorMetrics>(),
+            sp.GetRequiredService<ILogger<CollectorPipeline>>()));
+
+        return new CollectorBuilder(services);
+    }
+}

@@ -1,0 +1,111 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+
+namespace Evothesis.Collector.Diagnostics;
+
+/// <summary>
+/// The collector's instruments, on the meter <c>Evothesis.Collector</c>. Tags carry reasons, sinks and
+/// outcomes only: never payload values, IPs or other request data.
+/// </summary>
+internal sealed class CollectorMetrics
+{
+    public const string MeterName = "Evothesis.Collector";
+
+    private readonly Counter<long> _requests;
+    private readonly Counter<long> _eventsReceived;
+    private readonly Counter<long> _eventsAccepted;
+    private readonly Counter<long> _eventsRejected;
+    private readonly Counter<long> _eventsDropped;
+    private readonly Counter<long> _eventsWritten;
+    private readonly Histogram<int> _batchSize;
+    private readonly Histogram<double> _flushDuration;
+    private readonly Counter<long> _sinkFailures;
+
+    public CollectorMetrics(IMeterFactory meterFactory)
+    {
+        Meter = meterFactory.Create(MeterName);
+        _requests = Meter.CreateCounter<long>(
+            "evothesis.collector.requests", "{request}", "Requests to /collect, by HTTP status code.");
+        _eventsReceived = Meter.CreateCounter<long>(
+            "evothesis.collector.events.received", "{event}", "Events read from request bodies.");
+        _eventsAccepted = Meter.CreateCounter<long>(
+            "evothesis.collector.events.accepted", "{event}", "Events accepted and queued for writing.");
+        _eventsRejected = Meter.CreateCounter<long>(
+            "evothesis.collector.events.rejected", "{event}", "Events refused, by reason; the sender was told.");
+        _eventsDropped = Meter.CreateCounter<long>(
+            "evothesis.collector.events.dropped", "{event}", "Acknowledged events that could not be written, by reason.");
+        _eventsWritten = Meter.CreateCounter<long>(
+            "evothesis.collector.events.written", "{event}", "Events written by every sink.");
+        _batchSize = Meter.CreateHistogram<int>(
+            "evothesis.collector.batch.size", "{event}", "Events per written batch.",
+            advice: new InstrumentAdvice<int> { HistogramBucketBoundaries = [1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000] });
+        _flushDuration = Meter.CreateHistogram<double>(
+            "evothesis.collector.flush.duration", "s", "Time one sink took to write one batch.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] });
+        _sinkFailures = Meter.CreateCounter<long>(
+            "evothesis.collector.sink.failures", "{batch}", "Batch writes a sink failed, by sink.");
+    }
+
+    /// <summary>Gets the meter, for capabilities that add their own instruments.</summary>
+    public Meter Meter { get; }
+
+    public void RequestCompleted(int statusCode)
+    {
+        if (_requests.Enabled)
+        {
+            _requests.Add(1, new KeyValuePair<string, object?>("http.response.status_code", statusCode));
+        }
+    }
+
+    public void EventsReceived(int count) => _eventsReceived.Add(count);
+
+    public void EventsAccepted(int count) => _eventsAccepted.Add(count);
+
+    public void EventsRejected(int count, string reason)
+    {
+        if (_eventsRejected.Enabled && count > 0)
+        {
+            _eventsRejected.Add(count, new KeyValuePair<string, object?>("reason", reason));
+        }
+    }
+
+    public void EventsDropped(int count, string reason)
+    {
+        if (_eventsDropped.Enabled && count > 0)
+        {
+            _eventsDropped.Add(count, new KeyValuePair<string, object?>("reason", reason));
+        }
+    }
+
+    public void BatchWritten(int count)
+    {
+        _eventsWritten.Add(count);
+        _batchSize.Record(count);
+    }
+
+    public void SinkWrite(string sink, TimeSpan duration, bool success)
+    {
+        if (_flushDuration.Enabled)
+        {
+            _flushDuration.Record(
+                duration.TotalSeconds,
+                new KeyValuePair<string, object?>("sink", sink),
+                new KeyValuePair<string, object?>("outcome", success ? "success" : "failure"));
+        }
+
+        if (!success && _sinkFailures.Enabled)
+        {
+            _sinkFailures.Add(1, new KeyValuePair<string, object?>("sink", sink));
+        }
+    }
+
+    public void ObserveQueueDepth(Func<long> depth) =>
+        Meter.CreateObservableUpDownCounter(
+            "evothesis.collector.queue.depth", depth, "{event}", "Events accepted and not yet written.");
+}
+
+/// <summary>The collector's <see cref="ActivitySource"/>, named <c>Evothesis.Collector</c>.</summary>
+internal static class CollectorActivitySource
+{
+    public static readonly ActivitySource Instance = new(CollectorMetrics.MeterName);
+}

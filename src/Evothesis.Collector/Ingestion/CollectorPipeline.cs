@@ -1,0 +1,440 @@
+using Evothesis.Collector.Authorization;
+using Evothesis.Collector.Authorization.Internal;
+using Evothesis.Collector.Batching;
+using Evothesis.Collector.Diagnostics;
+using Evothesis.Collector.Events;
+using Evothesis.Collector.Ingestion.Internal;
+using Evothesis.Collector.Privacy;
+using Evothesis.Collector.Privacy.Internal;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Evothesis.Collector.Ingestion;
+
+/// <summary>
+/// Handles one <c>POST /collect</c> request from start to acknowledgement: reads and validates the body,
+/// resolves and authorizes the domain, creates the events with the client's privacy rules applied, runs the
+/// <see cref="IEventProcessor"/>s and queues the events, waiting for their write in durable mode.
+/// </summary>
+/// <remarks>
+/// Host adapters (such as <c>MapEvothesisCollector()</c>) translate their request into a
+/// <see cref="CollectorRequest"/> and write the <see cref="CollectorResponse"/> back; other hosts can do the
+/// same. Resolve it from the service provider after <c>AddEvothesisCollector()</c>.
+/// </remarks>
+public sealed class CollectorPipeline
+{
+    private readonly CollectorOptions _options;
+    private readonly IDomainAuthorizer _authorizer;
+    private readonly IEventProcessor[] _processors;
+    private readonly EventBatcher _batcher;
+    private readonly TimeProvider _time;
+    private readonly CollectorMetrics _metrics;
+    private readonly ILogger _logger;
+
+    internal CollectorPipeline(
+        IOptions<CollectorOptions> options,
+        IDomainAuthorizer authorizer,
+        IEnumerable<IEventProcessor> processors,
+        EventBatcher batcher,
+        TimeProvider timeProvider,
+        CollectorMetrics metrics,
+        ILogger<CollectorPipeline> logger)
+    {
+        _options = options.Value;
+        _authorizer = authorizer;
+        _processors = processors.ToArray();
+        _batcher = batcher;
+        _time = timeProvider;
+        _metrics = metrics;
+        _logger = logger;
+    }
+
+    /// <summary>Handles a request.</summary>
+    /// <param name="request">The request.</param>
+    /// <param name="cancellationToken">Signals that the sender is gone; queued events are still written.</param>
+    /// <returns>The response to send.</returns>
+    public async ValueTask<CollectorResponse> ProcessAsync(CollectorRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        using var activity = CollectorActivitySource.Instance.StartActivity("evothesis.collector.collect");
+        var response = await ProcessCoreAsync(request, cancellationToken).ConfigureAwait(false);
+        _metrics.RequestCompleted(response.StatusCode);
+        activity?.SetTag("http.response.status_code", response.StatusCode);
+        return response;
+    }
+
+    /// <summary>Resolves the domain a request's headers name: <c>Origin</c>, else <c>Referer</c>.</summary>
+    /// <param name="request">The request.</param>
+    /// <param name="domain">The normalised domain, when a header names one.</param>
+    /// <returns><see langword="false"/> when an <c>Origin</c> is present but names no valid http(s) domain.</returns>
+    internal static bool TryGetHeaderDomain(CollectorRequest request, out string? domain)
+    {
+        domain = null;
+        if (!string.IsNullOrWhiteSpace(request.Origin) && !request.Origin.Trim().Equals("null", StringComparison.Ordinal))
+        {
+            if (!DomainName.TryFromUrl(request.Origin, out var fromOrigin))
+            {
+                return false;
+            }
+
+            domain = fromOrigin;
+            return true;
+        }
+
+        // A Referer that names no http(s) domain (an app, a file) is no claim at all.
+        if (DomainName.TryFromUrl(request.Referer, out var fromReferer))
+        {
+            domain = fromReferer;
+        }
+
+        return true;
+    }
+
+    /// <summary>Corrects a client timestamp for the client's clock skew and clamps it to the receive time.</summary>
+    internal static DateTimeOffset CorrectTimestamp(
+        DateTimeOffset? timestamp,
+        DateTimeOffset? sentAt,
+        DateTimeOffset receivedAt,
+        TimeSpan futureTolerance)
+    {
+        if (timestamp is not { } value)
+        {
+            return receivedAt;
+        }
+
+        try
+        {
+            if (sentAt is { } sent)
+            {
+                // The client's clock is off by (sentAt - receivedAt); the same error is in its timestamps.
+                value -= sent - receivedAt;
+            }
+        }
+        catch (ArgumentOutOfRangeException)
+        {
+            return receivedAt;
+        }
+
+        return value > receivedAt + futureTolerance ? receivedAt : ToMicroseconds(value);
+    }
+
+    // PostgreSQL keeps microseconds: truncating here makes every sink store the same instant.
+    internal static DateTimeOffset ToMicroseconds(DateTimeOffset value)
+    {
+        var ticks = value.UtcTicks;
+        return new DateTimeOffset(ticks - (ticks % 10), TimeSpan.Zero);
+    }
+
+    private static bool IsSupportedContentType(string? contentType)
+    {
+        if (string.IsNullOrWhiteSpace(contentType))
+        {
+            return true;
+        }
+
+        var mediaType = contentType.AsSpan();
+        var semicolon = mediaType.IndexOf(';');
+        if (semicolon >= 0)
+        {
+            mediaType = mediaType[..semicolon];
+        }
+
+        mediaType = mediaType.Trim();
+        return mediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase)
+            || mediaType.Equals("text/plain", StringComparison.OrdinalIgnoreCase)
+            || mediaType.EndsWith("+json", StringComparison.OrdinalIgnoreCase);
+    }
+
+    private async ValueTask<CollectorResponse> ProcessCoreAsync(CollectorRequest request, CancellationToken cancellationToken)
+    {
+        if (!IsSupportedContentType(request.ContentType))
+        {
+            return Refuse(ResponseWriter.Problem(
+                415,
+                ProblemTypes.UnsupportedMediaType,
+                "Unsupported media type",
+                "Send events as application/json, or as text/plain (navigator.sendBeacon)."));
+        }
+
+        if (!RequestBodyReader.IsSupportedEncoding(request.ContentEncoding))
+        {
+            return Refuse(ResponseWriter.Problem(
+                415,
+                ProblemTypes.UnsupportedMediaType,
+                "Unsupported content encoding",
+                "The body may be sent as is or with Content-Encoding: gzip."));
+        }
+
+        if (!TryGetHeaderDomain(request, out var domain))
+        {
+            return Refuse(ResponseWriter.Problem(
+                403,
+                ProblemTypes.DomainNotAuthorized,
+                "Domain not authorized",
+                "The Origin header does not name a valid http(s) domain."));
+        }
+
+        if (domain is null && _options.Authorization.RequireOrigin)
+        {
+            return Refuse(ResponseWriter.Problem(
+                403,
+                ProblemTypes.DomainNotAuthorized,
+                "Domain not authorized",
+                "This collector accepts events only from browsers: the request needs an Origin or Referer header."));
+        }
+
+        ClientConfig? client = null;
+        var domainFromHeaders = domain is not null;
+        if (domain is not null)
+        {
+            var refusal = await AuthorizeAsync(domain, cancellationToken).ConfigureAwait(false);
+            if (refusal.Response is not null)
+            {
+                return Refuse(refusal.Response);
+            }
+
+            client = refusal.Client;
+        }
+
+        ParsedRequest parsed;
+        try
+        {
+            var (buffer, length) = await RequestBodyReader.ReadAsync(request, _options.Limits.MaxBodyBytes, cancellationToken).ConfigureAwait(false);
+            parsed = CollectRequestParser.Parse(buffer, length, _options.Limits);
+        }
+        catch (CollectorProblemException problem)
+        {
+            if (problem.Rejected is { Count: > 0 } rejectedMembers)
+            {
+                _metrics.EventsReceived(rejectedMembers.Count);
+                foreach (var r in rejectedMembers)
+                {
+                    _metrics.EventsRejected(1, r.Reason);
+                }
+            }
+
+            return Refuse(ResponseWriter.Problem(problem), problem.Reason);
+        }
+
+        _metrics.EventsReceived(parsed.MemberCount);
+        if (domain is null)
+        {
+            if (parsed.SiteId is null)
+            {
+                return RefuseEvents(parsed, ResponseWriter.Problem(
+                    400,
+                    ProblemTypes.SiteMissing,
+                    "Site missing",
+                    "The request names no site: send it from a page (Origin) or name the site in 'siteId'."));
+            }
+
+            if (!DomainName.TryFromSiteId(parsed.SiteId, out var siteDomain))
+            {
+                return RefuseEvents(parsed, ResponseWriter.Problem(
+                    403,
+                    ProblemTypes.DomainNotAuthorized,
+                    "Domain not authorized",
+                    "The siteId is not a valid domain name."));
+            }
+
+            domain = siteDomain;
+            var refusal = await AuthorizeAsync(domain, cancellationToken).ConfigureAwait(false);
+            if (refusal.Response is not null)
+            {
+                return RefuseEvents(parsed, refusal.Response);
+            }
+
+            client = refusal.Client;
+        }
+
+        return await AcceptAsync(request, parsed, domain, domainFromHeaders, client!, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async ValueTask<CollectorResponse> AcceptAsync(
+        CollectorRequest request,
+        ParsedRequest parsed,
+        string domain,
+        bool domainFromHeaders,
+        ClientConfig client,
+        CancellationToken cancellationToken)
+    {
+        if (!ClientIpPolicy.TryApply(client, request.RemoteIpAddress, out var ip))
+        {
+            IngestionLog.MissingSalt(_logger, client.ClientId);
+            return RefuseEvents(parsed, ResponseWriter.Problem(
+                503,
+                ProblemTypes.ClientMisconfigured,
+                "Client misconfigured",
+                "The site's privacy settings cannot be applied right now; the events were not stored.",
+                _options.RetryAfter,
+                authorizedDomain: domain), "client_misconfigured");
+        }
+
+        var receivedAt = ToMicroseconds(_time.GetUtcNow());
+        var rejected = new List<Rejection>(parsed.Rejected);
+        var events = new List<CollectedEvent>(parsed.Events.Count);
+        foreach (var p in parsed.Events)
+        {
+            // A siteId only names the site when no header does; then every event must name the same one.
+            if (!domainFromHeaders && p.HasOwnSiteId
+                && !(DomainName.TryFromSiteId(p.SiteId, out var own) && own == domain))
+            {
+                rejected.Add(new Rejection(p.Index, RejectionReasons.SiteMismatch));
+                continue;
+            }
+
+            events.Add(new CollectedEvent
+            {
+                Id = Guid.CreateVersion7(receivedAt),
+                EventId = p.EventId,
+                EventType = p.EventType,
+                ClientId = client.ClientId,
+                SiteId = domain,
+                SessionId = p.SessionId,
+                Timestamp = CorrectTimestamp(p.Timestamp, parsed.SentAt, receivedAt, _options.FutureTimestampTolerance),
+                ClientTimestamp = p.ClientTimestamp,
+                ReceivedAt = receivedAt,
+                PageData = p.PageData,
+                EventData = p.EventData,
+                CustomData = p.CustomData,
+                Consent = p.Consent,
+                Ip = ip,
+                UserAgent = request.UserAgent,
+                RequestIndex = p.Index,
+            });
+        }
+
+        if (_processors.Length > 0 && events.Count > 0)
+        {
+            var context = new EventProcessingContext(client, domain, request, events);
+            foreach (var processor in _processors)
+            {
+                processor.Process(context);
+            }
+
+            foreach (var (dropped, reason) in context.Dropped)
+            {
+                rejected.Add(new Rejection(dropped.RequestIndex, reason));
+            }
+        }
+
+        if (parsed.IsBatch)
+        {
+            IngestionLog.ProcessingBatch(_logger, events.Count, client.ClientId);
+        }
+
+        if (rejected.Count > 0)
+        {
+            rejected.Sort((a, b) => a.Index.CompareTo(b.Index));
+            foreach (var r in rejected)
+            {
+                _metrics.EventsRejected(1, r.Reason);
+            }
+
+            IngestionLog.EventsRejected(_logger, rejected.Count, parsed.MemberCount, client.ClientId);
+        }
+
+        if (events.Count == 0)
+        {
+            return ResponseWriter.Accepted(0, rejected, domain);
+        }
+
+        var status = _batcher.TryEnqueue(events, out var written);
+        if (status != EnqueueStatus.Queued)
+        {
+            var full = status == EnqueueStatus.QueueFull;
+            if (full)
+            {
+                IngestionLog.QueueFull(_logger, _batcher.QueuedEvents);
+            }
+
+            _metrics.EventsRejected(events.Count, full ? "queue_full" : "shutting_down");
+            return ResponseWriter.Problem(
+                503,
+                full ? ProblemTypes.QueueFull : ProblemTypes.ShuttingDown,
+                full ? "Queue full" : "Shutting down",
+                full ? "The collector is at capacity; retry later." : "The collector is shutting down; retry later.",
+                _options.RetryAfter,
+                authorizedDomain: domain);
+        }
+
+        if (written is not null)
+        {
+            try
+            {
+                await written.WaitAsync(_options.Batching.AckTimeout, _time, cancellationToken).ConfigureAwait(false);
+            }
+            catch (BatchWriteException ex)
+            {
+                IngestionLog.WriteFailed(_logger, client.ClientId);
+                _metrics.EventsRejected(events.Count, ex.Reason);
+                return ResponseWriter.Problem(
+                    503,
+                    ProblemTypes.WriteFailed,
+                    "Write failed",
+                    "The events could not be stored; retry later.",
+                    _options.RetryAfter,
+                    authorizedDomain: domain);
+            }
+            catch (TimeoutException)
+            {
+                IngestionLog.AckTimedOut(_logger, client.ClientId, _options.Batching.AckTimeout);
+                _metrics.EventsRejected(events.Count, "ack_timeout");
+                return ResponseWriter.Problem(
+                    503,
+                    ProblemTypes.WriteFailed,
+                    "Write pending",
+                    "The events were not confirmed as stored in time; retry later (events with an eventId are stored once).",
+                    _options.RetryAfter,
+                    authorizedDomain: domain);
+            }
+        }
+
+        _metrics.EventsAccepted(events.Count);
+        return ResponseWriter.Accepted(events.Count, rejected, domain);
+    }
+
+    private async ValueTask<(ClientConfig? Client, CollectorResponse? Response)> AuthorizeAsync(string domain, CancellationToken cancellationToken)
+    {
+        var result = await _authorizer.AuthorizeAsync(domain, cancellationToken).ConfigureAwait(false);
+        switch (result.Status)
+        {
+            case DomainAuthorizationStatus.Authorized:
+                AuthorizationLog.DomainAuthorized(_logger, domain, result.Client!.ClientId);
+                return (result.Client, null);
+            case DomainAuthorizationStatus.Unavailable:
+                AuthorizationLog.AuthorizationUnavailable(_logger, domain);
+                return (null, ResponseWriter.Problem(
+                    503,
+                    ProblemTypes.AuthorizationUnavailable,
+                    "Authorization unavailable",
+                    $"The owner of '{domain}' cannot be determined right now; retry later.",
+                    result.RetryAfter ?? _options.RetryAfter));
+            default:
+                AuthorizationLog.DomainUnauthorized(_logger, domain);
+                return (null, ResponseWriter.Problem(
+                    403,
+                    ProblemTypes.DomainNotAuthorized,
+                    "Domain not authorized",
+                    $"The domain '{domain}' is not authorized to send events."));
+        }
+    }
+
+    private CollectorResponse Refuse(CollectorResponse response, string? reason = null)
+    {
+        IngestionLog.RequestRefused(_logger, response.StatusCode, reason ?? "refused");
+        return response;
+    }
+
+    private CollectorResponse RefuseEvents(ParsedRequest parsed, CollectorResponse response, string? reason = null)
+    {
+        reason ??= response.StatusCode switch
+        {
+            403 => "domain_not_authorized",
+            503 => "authorization_unavailable",
+            _ => "site_missing",
+        };
+        _metrics.EventsRejected(parsed.MemberCount, reason);
+        return Refuse(response, reason);
+    }
+}

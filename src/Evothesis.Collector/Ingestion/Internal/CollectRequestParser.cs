@@ -1,0 +1,721 @@
+using System.Buffers;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Unicode;
+using Evothesis.Collector.Events;
+
+namespace Evothesis.Collector.Ingestion.Internal;
+
+/// <summary>
+/// Reads a <c>/collect</c> body (one event, or a <c>"batch"</c> envelope with an <c>events</c> array) in one
+/// pass of <see cref="Utf8JsonReader"/>, checking every token against the limits and keeping the payloads
+/// as slices of the body instead of parsing them into objects.
+/// </summary>
+/// <remarks>
+/// A limit violation or malformed JSON refuses the whole request (<see cref="CollectorProblemException"/>).
+/// An invalid member of a batch is rejected alone. Both name styles are accepted (<c>eventType</c> and
+/// <c>event_type</c>, ...). Fields the contract does not name are kept in <see cref="CollectedEvent.CustomData"/>.
+/// </remarks>
+internal sealed class CollectRequestParser
+{
+    private readonly RequestLimitsOptions _limits;
+    private readonly byte[] _body;
+    private readonly int _start;
+
+    // Set by token validation when a string holds a character no store can take (NUL, unpaired surrogate);
+    // saved and reset around each batch member so the flag lands on the member that carries it.
+    private bool _invalidCharacter;
+
+    private CollectRequestParser(byte[] body, int start, RequestLimitsOptions limits)
+    {
+        _body = body;
+        _start = start;
+        _limits = limits;
+    }
+
+    /// <summary>Parses a body.</summary>
+    /// <param name="body">The body; payload slices keep referring to it.</param>
+    /// <param name="length">The number of bytes of <paramref name="body"/> that are the body.</param>
+    /// <param name="limits">The limits.</param>
+    /// <exception cref="CollectorProblemException">The request is refused as a whole.</exception>
+    public static ParsedRequest Parse(byte[] body, int length, RequestLimitsOptions limits)
+    {
+        var start = body.AsSpan(0, length).StartsWith("\xEF\xBB\xBF"u8) ? 3 : 0;
+        var parser = new CollectRequestParser(body, start, limits);
+        var reader = new Utf8JsonReader(
+            body.AsSpan(start, length - start),
+            new JsonReaderOptions { MaxDepth = limits.MaxJsonDepth + 1, CommentHandling = JsonCommentHandling.Disallow });
+        try
+        {
+            return parser.ParseRoot(ref reader);
+        }
+        catch (JsonException ex)
+        {
+            throw Problems.Malformed($"The body is not valid JSON: {ex.Message}");
+        }
+    }
+
+    private ParsedRequest ParseRoot(ref Utf8JsonReader reader)
+    {
+        if (!Next(ref reader))
+        {
+            throw Problems.Malformed("The body is empty.");
+        }
+
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            throw Problems.Malformed("The body must be a JSON object: one event, or a batch envelope with an 'events' array.");
+        }
+
+        var envelope = new Fields { Members = [] };
+        ReadObject(ref reader, ref envelope, isEnvelope: true);
+        if (reader.Read())
+        {
+            throw Problems.Malformed("The body holds more than one JSON value.");
+        }
+
+        if (_invalidCharacter)
+        {
+            throw Problems.Malformed("The body contains a character that cannot be stored (NUL or an unpaired surrogate).");
+        }
+
+        var isBatch = string.Equals(envelope.EventType, "batch", StringComparison.OrdinalIgnoreCase);
+        if (isBatch)
+        {
+            return BuildBatch(ref envelope);
+        }
+
+        return BuildSingle(ref envelope);
+    }
+
+    private ParsedRequest BuildSingle(ref Fields fields)
+    {
+        if (fields.EventsArray is { } events)
+        {
+            // Not a batch: an "events" field is just another field of the event.
+            (fields.Custom ??= []).Add(events);
+        }
+
+        var reason = fields.RejectReason();
+        if (reason is not null)
+        {
+            throw reason == RejectionReasons.MissingEventType
+                ? new CollectorProblemException(400, ProblemTypes.InvalidEvent, "Invalid event", "The event has no 'eventType'.")
+                : new CollectorProblemException(400, ProblemTypes.InvalidEvent, "Invalid event", $"The event is invalid: {reason}.");
+        }
+
+        var parsed = new ParsedEvent
+        {
+            Index = 0,
+            EventType = fields.EventType!,
+            EventId = fields.EventId,
+            SessionId = fields.SessionId,
+            SiteId = fields.SiteId,
+            HasOwnSiteId = fields.SiteId is not null,
+            ClientTimestamp = fields.ClientTimestamp,
+            Timestamp = fields.Timestamp,
+            PageData = fields.PageData,
+            EventData = fields.EventData,
+            Consent = fields.Consent,
+            CustomData = BuildObject(fields.Custom, null),
+        };
+
+        return new ParsedRequest
+        {
+            IsBatch = false,
+            MemberCount = 1,
+            SiteId = fields.SiteId,
+            SentAt = fields.SentAt,
+            Events = [parsed],
+            Rejected = [],
+        };
+    }
+
+    private ParsedRequest BuildBatch(ref Fields envelope)
+    {
+        if (!envelope.EventsIsArray)
+        {
+            throw new CollectorProblemException(400, ProblemTypes.InvalidEvent, "Invalid batch", "A batch needs an 'events' array.");
+        }
+
+        var envelopeReason = envelope.InvalidReason;
+        if (envelopeReason is not null)
+        {
+            throw new CollectorProblemException(400, ProblemTypes.InvalidEvent, "Invalid batch", $"The batch envelope is invalid: {envelopeReason}.");
+        }
+
+        var members = envelope.Members!;
+        var events = new List<ParsedEvent>(members.Count);
+        var rejected = new List<Rejection>();
+        var inheritedCustom = BuildObject(envelope.Custom, null);
+        string? commonSiteId = null;
+        var siteIdsAgree = true;
+
+        foreach (var member in members)
+        {
+            var m = member.Fields;
+            var reason = member.Reason ?? m.RejectReason();
+            if (reason is null && string.Equals(m.EventType, "batch", StringComparison.OrdinalIgnoreCase))
+            {
+                reason = RejectionReasons.NestedBatch;
+            }
+
+            if (reason is not null)
+            {
+                rejected.Add(new Rejection(member.Index, reason));
+                continue;
+            }
+
+            var siteId = m.SiteId ?? envelope.SiteId;
+            if (siteIdsAgree && siteId is not null)
+            {
+                commonSiteId ??= siteId;
+                siteIdsAgree = string.Equals(commonSiteId, siteId, StringComparison.Ordinal);
+            }
+
+            events.Add(new ParsedEvent
+            {
+                Index = member.Index,
+                EventType = m.EventType!,
+                EventId = m.EventId,
+                SessionId = m.SessionId ?? envelope.SessionId,
+                SiteId = siteId,
+                HasOwnSiteId = m.SiteId is not null,
+                ClientTimestamp = m.ClientTimestamp ?? envelope.ClientTimestamp,
+                Timestamp = m.ClientTimestamp is not null ? m.Timestamp : envelope.Timestamp,
+                PageData = m.PageData.IsNull ? envelope.PageData : m.PageData,
+                EventData = m.EventData,
+                Consent = m.Consent.IsNull ? envelope.Consent : m.Consent,
+                CustomData = m.Custom is null ? inheritedCustom : BuildObject(m.Custom, envelope.Custom),
+            });
+        }
+
+        if (events.Count == 0 && rejected.Count > 0)
+        {
+            throw new CollectorProblemException(400, ProblemTypes.InvalidEvent, "Invalid batch", "No event of the batch is valid.")
+            {
+                Rejected = rejected,
+            };
+        }
+
+        return new ParsedRequest
+        {
+            IsBatch = true,
+            MemberCount = members.Count,
+            SiteId = envelope.SiteId ?? (siteIdsAgree ? commonSiteId : null),
+            SentAt = envelope.SentAt,
+            Events = events,
+            Rejected = rejected,
+        };
+    }
+
+    private void ReadObject(ref Utf8JsonReader reader, ref Fields f, bool isEnvelope)
+    {
+        while (Next(ref reader) && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var propertyStart = (int)reader.TokenStartIndex;
+            if (Is(ref reader, "eventType"u8, "event_type"u8))
+            {
+                Next(ref reader);
+                if (reader.TokenType == JsonTokenType.String && reader.GetString() is { } type && !string.IsNullOrWhiteSpace(type))
+                {
+                    f.EventType = type;
+                    f.EventTypeInvalid = false;
+                }
+                else
+                {
+                    f.EventType = null;
+                    f.EventTypeInvalid = reader.TokenType != JsonTokenType.Null;
+                    SkipValue(ref reader);
+                }
+            }
+            else if (Is(ref reader, "eventId"u8, "event_id"u8))
+            {
+                Next(ref reader);
+                if (!TryReadIdentifier(ref reader, out f.EventId))
+                {
+                    f.InvalidReason ??= RejectionReasons.InvalidEventId;
+                }
+            }
+            else if (Is(ref reader, "sessionId"u8, "session_id"u8))
+            {
+                Next(ref reader);
+                if (!TryReadIdentifier(ref reader, out f.SessionId))
+                {
+                    f.InvalidReason ??= RejectionReasons.InvalidSessionId;
+                }
+            }
+            else if (Is(ref reader, "siteId"u8, "site_id"u8))
+            {
+                Next(ref reader);
+                if (reader.TokenType == JsonTokenType.String)
+                {
+                    f.SiteId = reader.GetString();
+                }
+                else if (reader.TokenType != JsonTokenType.Null)
+                {
+                    f.InvalidReason ??= RejectionReasons.InvalidSiteId;
+                    SkipValue(ref reader);
+                }
+            }
+            else if (Is(ref reader, "timestamp"u8, "timestamp"u8))
+            {
+                Next(ref reader);
+                ReadTimestamp(ref reader, out f.ClientTimestamp, out f.Timestamp);
+            }
+            else if (Is(ref reader, "sentAt"u8, "sent_at"u8))
+            {
+                Next(ref reader);
+                ReadTimestamp(ref reader, out _, out f.SentAt);
+            }
+            else if (Is(ref reader, "pageData"u8, "page_data"u8))
+            {
+                Next(ref reader);
+                if (!TryReadObjectSlice(ref reader, out f.PageData))
+                {
+                    f.InvalidReason ??= RejectionReasons.InvalidPageData;
+                }
+            }
+            else if (Is(ref reader, "eventData"u8, "event_data"u8))
+            {
+                Next(ref reader);
+                if (!TryReadObjectSlice(ref reader, out f.EventData))
+                {
+                    f.InvalidReason ??= RejectionReasons.InvalidEventData;
+                }
+            }
+            else if (Is(ref reader, "consent"u8, "consent"u8))
+            {
+                Next(ref reader);
+                f.Consent = ReadValueSlice(ref reader);
+            }
+            else if (isEnvelope && Is(ref reader, "events"u8, "events"u8))
+            {
+                Next(ref reader);
+                f.EventsIsArray = reader.TokenType == JsonTokenType.StartArray;
+                if (f.EventsIsArray)
+                {
+                    ReadMembers(ref reader, f.Members!);
+                }
+                else
+                {
+                    SkipValue(ref reader);
+                }
+
+                f.EventsArray = new CustomProperty("events", _start + propertyStart, _start + (int)reader.BytesConsumed);
+            }
+            else
+            {
+                var name = reader.GetString()!;
+                Next(ref reader);
+                SkipValue(ref reader);
+                (f.Custom ??= []).Add(new CustomProperty(name, _start + propertyStart, _start + (int)reader.BytesConsumed));
+            }
+        }
+    }
+
+    private void ReadMembers(ref Utf8JsonReader reader, List<Member> members)
+    {
+        var index = 0;
+        while (Next(ref reader) && reader.TokenType != JsonTokenType.EndArray)
+        {
+            if (index == _limits.MaxEventsPerBatch)
+            {
+                throw new CollectorProblemException(
+                    413,
+                    ProblemTypes.TooManyEvents,
+                    "Too many events",
+                    $"A batch may carry at most {_limits.MaxEventsPerBatch} events.");
+            }
+
+            var outerInvalid = _invalidCharacter;
+            _invalidCharacter = false;
+            var fields = default(Fields);
+            string? reason = null;
+            if (reader.TokenType == JsonTokenType.StartObject)
+            {
+                ReadObject(ref reader, ref fields, isEnvelope: false);
+            }
+            else
+            {
+                reason = RejectionReasons.NotAnObject;
+                SkipValue(ref reader);
+            }
+
+            if (_invalidCharacter)
+            {
+                reason = RejectionReasons.InvalidCharacter;
+            }
+
+            _invalidCharacter = outerInvalid;
+            members.Add(new Member(index++, fields, reason));
+        }
+    }
+
+    private void ReadTimestamp(ref Utf8JsonReader reader, out string? text, out DateTimeOffset? value)
+    {
+        text = null;
+        value = null;
+        switch (reader.TokenType)
+        {
+            case JsonTokenType.String:
+                text = reader.GetString();
+                if (DateTimeOffset.TryParse(
+                    text,
+                    CultureInfo.InvariantCulture,
+                    DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal,
+                    out var parsed))
+                {
+                    value = parsed;
+                }
+
+                break;
+            case JsonTokenType.Number:
+                text = Encoding.UTF8.GetString(reader.ValueSpan);
+                if (reader.TryGetDouble(out var number) && double.IsFinite(number))
+                {
+                    // JavaScript sends milliseconds (Date.now()); small values can only be seconds.
+                    var milliseconds = Math.Abs(number) < 1e11 ? number * 1000 : number;
+                    if (milliseconds is > -62_135_596_800_000d and < 253_402_300_799_000d)
+                    {
+                        value = DateTimeOffset.UnixEpoch.AddMilliseconds(milliseconds);
+                    }
+                }
+
+                break;
+            case JsonTokenType.Null:
+                break;
+            default:
+                SkipValue(ref reader);
+                break;
+        }
+    }
+
+    private static bool TryReadIdentifier(ref Utf8JsonReader reader, out string? value)
+    {
+        switch (reader.TokenType)
+        {
+            case JsonTokenType.String:
+                value = reader.GetString();
+                return true;
+            case JsonTokenType.Number:
+                value = Encoding.UTF8.GetString(reader.ValueSpan);
+                return true;
+            case JsonTokenType.Null:
+                value = null;
+                return true;
+            default:
+                value = null;
+                return false;
+        }
+    }
+
+    private bool TryReadObjectSlice(ref Utf8JsonReader reader, out RawJson value)
+    {
+        if (reader.TokenType == JsonTokenType.Null)
+        {
+            value = default;
+            return true;
+        }
+
+        var isObject = reader.TokenType == JsonTokenType.StartObject;
+        value = ReadValueSlice(ref reader);
+        if (!isObject)
+        {
+            value = default;
+        }
+
+        return isObject;
+    }
+
+    private RawJson ReadValueSlice(ref Utf8JsonReader reader)
+    {
+        if (reader.TokenType == JsonTokenType.Null)
+        {
+            return default;
+        }
+
+        var start = (int)reader.TokenStartIndex;
+        SkipValue(ref reader);
+        return RawJson.FromValidated(_body.AsMemory(_start + start, (int)reader.BytesConsumed - start));
+    }
+
+    // Builds one JSON object from raw property slices; properties of 'own' win over those of 'inherited'.
+    private RawJson BuildObject(List<CustomProperty>? own, List<CustomProperty>? inherited)
+    {
+        if ((own is null || own.Count == 0) && (inherited is null || inherited.Count == 0))
+        {
+            return default;
+        }
+
+        var selected = new List<CustomProperty>((own?.Count ?? 0) + (inherited?.Count ?? 0));
+        if (own is not null)
+        {
+            selected.AddRange(own);
+        }
+
+        if (inherited is not null)
+        {
+            foreach (var property in inherited)
+            {
+                if (own is null || !own.Exists(p => p.Name == property.Name))
+                {
+                    selected.Add(property);
+                }
+            }
+        }
+
+        var length = 2 + selected.Count - 1;
+        foreach (var property in selected)
+        {
+            length += property.End - property.Start;
+        }
+
+        var buffer = new byte[length];
+        buffer[0] = (byte)'{';
+        var position = 1;
+        for (var i = 0; i < selected.Count; i++)
+        {
+            if (i > 0)
+            {
+                buffer[position++] = (byte)',';
+            }
+
+            var slice = _body.AsSpan(selected[i].Start, selected[i].End - selected[i].Start);
+            slice.CopyTo(buffer.AsSpan(position));
+            position += slice.Length;
+        }
+
+        buffer[position] = (byte)'}';
+        return RawJson.FromValidated(buffer);
+    }
+
+    private void SkipValue(ref Utf8JsonReader reader)
+    {
+        if (reader.TokenType is not (JsonTokenType.StartObject or JsonTokenType.StartArray))
+        {
+            return;
+        }
+
+        var depth = reader.CurrentDepth;
+        while (Next(ref reader))
+        {
+            if (reader.CurrentDepth == depth && reader.TokenType is JsonTokenType.EndObject or JsonTokenType.EndArray)
+            {
+                return;
+            }
+        }
+    }
+
+    // Every token of the body passes here exactly once: this is where the limits are enforced.
+    private bool Next(ref Utf8JsonReader reader)
+    {
+        if (!reader.Read())
+        {
+            return false;
+        }
+
+        switch (reader.TokenType)
+        {
+            case JsonTokenType.StartObject or JsonTokenType.StartArray:
+                if (reader.CurrentDepth >= _limits.MaxJsonDepth)
+                {
+                    throw new CollectorProblemException(
+                        400,
+                        ProblemTypes.JsonTooDeep,
+                        "JSON nested too deeply",
+                        $"The body nests JSON deeper than {_limits.MaxJsonDepth} levels.");
+                }
+
+                break;
+            case JsonTokenType.String or JsonTokenType.PropertyName:
+                CheckString(ref reader);
+                break;
+        }
+
+        return true;
+    }
+
+    private void CheckString(ref Utf8JsonReader reader)
+    {
+        var raw = reader.ValueSpan;
+        if (!reader.ValueIsEscaped)
+        {
+            if (raw.Length > _limits.MaxStringLength)
+            {
+                throw StringTooLong();
+            }
+
+            if (!Utf8.IsValid(raw))
+            {
+                throw Problems.Malformed("The body is not valid UTF-8.");
+            }
+
+            return;
+        }
+
+        if (!HasStorableEscapes(raw))
+        {
+            _invalidCharacter = true;
+        }
+
+        if (raw.Length <= _limits.MaxStringLength)
+        {
+            // Unescaping never makes a string longer.
+            return;
+        }
+
+        var buffer = ArrayPool<byte>.Shared.Rent(raw.Length);
+        try
+        {
+            int written;
+            try
+            {
+                written = reader.CopyString(buffer);
+            }
+            catch (InvalidOperationException)
+            {
+                _invalidCharacter = true;
+                return;
+            }
+
+            if (written > _limits.MaxStringLength)
+            {
+                throw StringTooLong();
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private CollectorProblemException StringTooLong() => new(
+        400,
+        ProblemTypes.StringTooLong,
+        "String too long",
+        $"The body contains a string longer than {_limits.MaxStringLength} bytes.");
+
+    // PostgreSQL's text and jsonb, and many other stores, refuse NUL and unpaired UTF-16 surrogates, which
+    // JSON can only carry as \u escapes. The rest of an escaped string is checked like any other.
+    private static bool HasStorableEscapes(ReadOnlySpan<byte> raw)
+    {
+        var i = 0;
+        while (i < raw.Length)
+        {
+            var b = raw[i];
+            if (b != (byte)'\\')
+            {
+                var next = raw[i..].IndexOf((byte)'\\');
+                var run = next < 0 ? raw[i..] : raw.Slice(i, next);
+                if (!Utf8.IsValid(run))
+                {
+                    return false;
+                }
+
+                i += run.Length;
+                continue;
+            }
+
+            if (raw[i + 1] != (byte)'u')
+            {
+                i += 2;
+                continue;
+            }
+
+            var unit = ParseHex4(raw.Slice(i + 2, 4));
+            if (unit == 0)
+            {
+                return false;
+            }
+
+            if (unit is >= 0xD800 and <= 0xDBFF)
+            {
+                if (i + 12 > raw.Length || raw[i + 6] != (byte)'\\' || raw[i + 7] != (byte)'u'
+                    || ParseHex4(raw.Slice(i + 8, 4)) is < 0xDC00 or > 0xDFFF)
+                {
+                    return false;
+                }
+
+                i += 12;
+                continue;
+            }
+
+            if (unit is >= 0xDC00 and <= 0xDFFF)
+            {
+                return false;
+            }
+
+            i += 6;
+        }
+
+        return true;
+    }
+
+    private static int ParseHex4(ReadOnlySpan<byte> hex)
+    {
+        var value = 0;
+        foreach (var b in hex)
+        {
+            value = (value << 4) | HexDigit(b);
+        }
+
+        return value;
+
+        static int HexDigit(byte b) => b switch
+        {
+            >= (byte)'0' and <= (byte)'9' => b - '0',
+            >= (byte)'a' and <= (byte)'f' => b - 'a' + 10,
+            _ => b - 'A' + 10,
+        };
+    }
+
+    private static bool Is(ref Utf8JsonReader reader, ReadOnlySpan<byte> camel, ReadOnlySpan<byte> snake) =>
+        reader.ValueTextEquals(camel) || (camel != snake && reader.ValueTextEquals(snake));
+
+    private readonly record struct CustomProperty(string Name, int Start, int End);
+
+    private readonly record struct Member(int Index, Fields Fields, string? Reason);
+
+    private struct Fields
+    {
+        public string? EventType;
+        public bool EventTypeInvalid;
+        public string? EventId;
+        public string? SessionId;
+        public string? SiteId;
+        public string? ClientTimestamp;
+        public DateTimeOffset? Timestamp;
+        public DateTimeOffset? SentAt;
+        public RawJson PageData;
+        public RawJson EventData;
+        public RawJson Consent;
+        public List<CustomProperty>? Custom;
+        public string? InvalidReason;
+        public List<Member>? Members;
+        public CustomProperty? EventsArray;
+        public bool EventsIsArray;
+
+        public readonly string? RejectReason()
+        {
+            if (EventTypeInvalid)
+            {
+                return RejectionReasons.InvalidEventType;
+            }
+
+            if (EventType is null)
+            {
+                return RejectionReasons.MissingEventType;
+            }
+
+            return InvalidReason;
+        }
+    }
+
+    private static class Problems
+    {
+        public static CollectorProblemException Malformed(string detail) =>
+            new(400, ProblemTypes.MalformedBody, "Malformed body", detail);
+    }
+}

@@ -1,0 +1,32 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Evothesis.Collector.Ingestion;
+
+/// <summary>
+/// Limits every <c>/collect</c> request is checked against. A request over a limit is refused as a whole
+/// with an RFC 7807 problem, and nothing of it is stored.
+/// </summary>
+public sealed class RequestLimitsOptions
+{
+    /// <summary>
+    /// Gets or sets the largest accepted body, in bytes, counted after gzip decompression as well as before
+    /// it. Larger bodies are answered with 413. The default is 1 MiB.
+    /// </summary>
+    [Range(1024, 256 * 1024 * 1024)]
+    public int MaxBodyBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>Gets or sets the most events one batch may carry; more are answered with 413. The default is 500.</summary>
+    [Range(1, 100_000)]
+    public int MaxEventsPerBatch { get; set; } = 500;
+
+    /// <summary>Gets or sets the deepest JSON nesting accepted; deeper bodies are answered with 400. The default is 32.</summary>
+    [Range(4, 256)]
+    public int MaxJsonDepth { get; set; } = 32;
+
+    /// <summary>
+    /// Gets or sets the longest string (value or property name) accepted, in UTF-8 bytes; longer strings are
+    /// answered with 400. The default is 8 KiB.
+    /// </summary>
+    [Range(64, 1024 * 1024)]
+    public int MaxStringLength { get; set; } = 8 * 1024;
+}

@@ -1,0 +1,56 @@
+using Evothesis.Collector.Batching;
+using Evothesis.Collector.Events;
+using Microsoft.Extensions.Options;
+
+namespace Evothesis.Collector.Sinks.Recent;
+
+/// <summary>
+/// A ring of the most recently stored events, filled after each batch is written, so
+/// <c>GET /events/recent</c> shows stored values without a database.
+/// </summary>
+internal sealed class InMemoryRecentEventStore : IRecentEventStore, IBatchCommitObserver
+{
+    private readonly CollectedEvent[] _ring;
+    private readonly Lock _lock = new();
+
+    // Guarded by _lock: the next slot to write and the number of filled slots.
+    private int _next;
+    private int _count;
+
+    public InMemoryRecentEventStore(IOptions<CollectorOptions> options)
+    {
+        _ring = new CollectedEvent[options.Value.RecentEventsCapacity];
+    }
+
+    public void OnCommitted(EventBatch batch)
+    {
+        lock (_lock)
+        {
+            foreach (var e in batch.Events)
+            {
+                _ring[_next] = e;
+                _next = (_next + 1) % _ring.Length;
+                _count = Math.Min(_count + 1, _ring.Length);
+            }
+        }
+    }
+
+    public ValueTask<IReadOnlyList<CollectedEvent>> GetRecentAsync(int limit, string? clientId, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(limit);
+        var result = new List<CollectedEvent>(Math.Min(limit, _ring.Length));
+        lock (_lock)
+        {
+            for (var i = 1; i <= _count && result.Count < limit; i++)
+            {
+                var e = _ring[(_next - i + _ring.Length) % _ring.Length];
+                if (clientId is null || e.ClientId == clientId)
+                {
+                    result.Add(e);
+                }
+            }
+        }
+
+        return ValueTask.FromResult<IReadOnlyList<CollectedEvent>>(result);
+    }
+}
