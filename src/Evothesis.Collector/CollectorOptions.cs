@@ -34,6 +34,13 @@ public sealed class CollectorOptions
     public StorageOptions Storage { get; set; } = new();
 
     /// <summary>
+    /// Gets or sets S3 object storage: the client bucket (data lake) and the backup bucket, bound from
+    /// <c>Evothesis:S3</c>, with <c>CLIENT_S3_BUCKET</c>, <c>BACKUP_S3_BUCKET</c> and <c>AWS_ENDPOINT_URL_S3</c>
+    /// as aliases.
+    /// </summary>
+    public S3Options S3 { get; set; } = new();
+
+    /// <summary>
     /// Gets or sets how far past the receive time a (skew-corrected) event timestamp may lie before it is
     /// clamped to the receive time. The default is 1 minute.
     /// </summary>

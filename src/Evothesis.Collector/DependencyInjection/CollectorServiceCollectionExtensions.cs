@@ -5,6 +5,8 @@ using Evothesis.Collector.Batching;
 using Evothesis.Collector.Diagnostics;
 using Evothesis.Collector.Ingestion;
 using Evothesis.Collector.Sinks;
+using Evothesis.Collector.Sinks.ObjectStorage;
+using Evothesis.Collector.Sinks.ObjectStorage.Internal;
 using Evothesis.Collector.Sinks.Recent;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -67,6 +69,16 @@ public static class CollectorServiceCollectionExtensions
         services.TryAddSingleton<IRecentEventStore>(sp => sp.GetRequiredService<InMemoryRecentEventStore>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IBatchCommitObserver, InMemoryRecentEventStore>(
             sp => sp.GetRequiredService<InMemoryRecentEventStore>()));
+
+        // Object storage: CLIENT_S3_BUCKET / BACKUP_S3_BUCKET / AWS_ENDPOINT_URL_S3 as aliases of Evothesis:S3.
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IPostConfigureOptions<CollectorOptions>, S3ConfigurationAliases>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<CollectorOptions>, S3OptionsValidator>());
+        services.TryAddSingleton<ObjectStorageMetrics>();
+        services.TryAddSingleton(sp => new CollectorObjectStores(
+            sp.GetRequiredService<IOptions<CollectorOptions>>(),
+            sp.GetRequiredService<CollectorPaths>(),
+            sp,
+            sp.GetRequiredService<ILogger<CollectorObjectStores>>()));
 
         services.TryAddSingleton<SinkSet>();
         services.TryAddSingleton<EventBatcher>();

@@ -64,4 +64,8 @@ public sealed class CollectedEvent
 
     // The event's position in the request, for the response's "rejected" list. Not stored.
     internal int RequestIndex { get; init; }
+
+    // The client's own bucket (ClientConfig.S3Bucket) when it has one, fixed when the event is attributed so
+    // the object goes where the client's configuration said at that moment. Not stored.
+    internal string? DedicatedBucket { get; init; }
 }

@@ -301,6 +301,7 @@ public sealed class CollectorPipeline
                 Ip = ip,
                 UserAgent = request.UserAgent,
                 RequestIndex = p.Index,
+                DedicatedBucket = client.S3Bucket,
             });
         }
 

@@ -1,10 +1,15 @@
+using System.Buffers;
+using System.Collections.Concurrent;
 using System.Globalization;
 using System.IO.Compression;
+using System.Runtime.CompilerServices;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using Evothesis.Collector.Events;
 using Evothesis.Collector.Events.Internal;
 using Evothesis.Collector.Sinks.ObjectStorage.Internal;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Evothesis.Collector.Sinks.ObjectStorage;
 
@@ -13,8 +18,17 @@ namespace Evothesis.Collector.Sinks.ObjectStorage;
 /// Hive-style partitions: <c>{prefix}/client_id={id}/date=YYYY-MM-DD/hour=HH/{yyyyMMddTHHmmssZ}-{batch id}.ndjson.gz</c>.
 /// </summary>
 /// <remarks>
-/// Each line is one event in the stored JSON shape (the shape of <c>GET /events/recent</c>). Keys are derived
-/// from the batch, so a retried batch replaces its objects.
+/// <para>
+/// Each line is one event in the stored JSON shape (the shape of <c>GET /events/recent</c>). Objects carry
+/// <c>Content-Type: application/x-ndjson</c>, <c>Content-Encoding: gzip</c> and their event count as
+/// metadata (<see cref="EventCountMetadataKey"/>). Partitions follow the batch's <see cref="EventBatch.CreatedAt"/>
+/// in UTC.
+/// </para>
+/// <para>
+/// Keys are derived from the batch id, so a retried batch replaces its objects instead of duplicating them.
+/// A write succeeds only when every client's object is stored; a failed write may have stored some of them,
+/// and writing the batch again replaces those.
+/// </para>
 /// </remarks>
 public sealed class ObjectStorageEventSink : IEventSink
 {
@@ -24,6 +38,9 @@ public sealed class ObjectStorageEventSink : IEventSink
     /// <summary>The metadata key that carries an object's event count.</summary>
     public const string EventCountMetadataKey = "event-count";
 
+    // A stored line is one event the collector accepted: far below this. Anything longer is not our object.
+    private const int MaxLineBytes = 64 * 1024 * 1024;
+
     private static readonly JsonWriterOptions WriterOptions = new()
     {
         Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
@@ -32,92 +49,267 @@ public sealed class ObjectStorageEventSink : IEventSink
 
     private readonly IObjectStore _store;
     private readonly string? _prefix;
+    private readonly Func<string, IObjectStore>? _dedicatedStores;
+    private readonly bool _warnAboutDedicatedBuckets;
+    private readonly int _maxConcurrentUploads;
+    private readonly ObjectStorageMetrics? _metrics;
+    private readonly ILogger _logger;
+
+    // Dedicated buckets already reported as ignored, so the warning is logged once per bucket.
+    private readonly ConcurrentDictionary<string, bool> _ignoredBuckets = new(StringComparer.Ordinal);
 
     /// <summary>Initializes a new instance of the <see cref="ObjectStorageEventSink"/> class.</summary>
     /// <param name="store">Where the objects go.</param>
     /// <param name="prefix">A key prefix, such as <c>events</c>; none by default.</param>
     public ObjectStorageEventSink(IObjectStore store, string? prefix = null)
+        : this(store, prefix, name: null, dedicatedStores: null, warnAboutDedicatedBuckets: false, maxConcurrentUploads: 1, metrics: null, NullLogger.Instance)
+    {
+    }
+
+    /// <param name="store">Where the objects go.</param>
+    /// <param name="prefix">A key prefix.</param>
+    /// <param name="name">The sink's name; the store's by default.</param>
+    /// <param name="dedicatedStores">Opens a client's dedicated bucket; <see langword="null"/> to write every client to <paramref name="store"/>.</param>
+    /// <param name="warnAboutDedicatedBuckets">Whether to warn (once per bucket) when a client's dedicated bucket is not honoured.</param>
+    /// <param name="maxConcurrentUploads">How many clients' objects are put at the same time.</param>
+    /// <param name="metrics">The object-storage instruments.</param>
+    /// <param name="logger">The logger.</param>
+    internal ObjectStorageEventSink(
+        IObjectStore store,
+        string? prefix,
+        string? name,
+        Func<string, IObjectStore>? dedicatedStores,
+        bool warnAboutDedicatedBuckets,
+        int maxConcurrentUploads,
+        ObjectStorageMetrics? metrics,
+        ILogger logger)
     {
         ArgumentNullException.ThrowIfNull(store);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxConcurrentUploads, 1);
         _store = store;
         _prefix = prefix;
+        Name = name ?? store.Name;
+        _dedicatedStores = dedicatedStores;
+        _warnAboutDedicatedBuckets = warnAboutDedicatedBuckets;
+        _maxConcurrentUploads = maxConcurrentUploads;
+        _metrics = metrics;
+        _logger = logger;
     }
 
     /// <inheritdoc />
-    public string Name => _store.Name;
+    public string Name { get; }
+
+    /// <summary>Gets the store every client without a dedicated bucket is written to.</summary>
+    public IObjectStore Store => _store;
+
+    /// <summary>Gets the key prefix.</summary>
+    public string? Prefix => _prefix;
 
     /// <inheritdoc />
     public async ValueTask WriteAsync(EventBatch batch, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(batch);
-        foreach (var group in GroupByClient(batch.Events))
+        var groups = GroupByDestination(batch.Events);
+        if (groups.Count == 1 || _maxConcurrentUploads == 1)
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            using var content = Encode(group.Value);
-            await _store.PutAsync(
-                new ObjectPutRequest
-                {
-                    Key = ObjectKeyLayout.GetKey(_prefix, group.Key, batch.CreatedAt, batch.Id),
-                    Content = content,
-                    Length = content.Length,
-                    ContentType = ContentType,
-                    ContentEncoding = "gzip",
-                    Metadata = new Dictionary<string, string>
-                    {
-                        [EventCountMetadataKey] = group.Value.Count.ToString(CultureInfo.InvariantCulture),
-                    },
-                },
-                cancellationToken).ConfigureAwait(false);
+            foreach (var group in groups)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                await WriteObjectAsync(batch, group, cancellationToken).ConfigureAwait(false);
+            }
+
+            return;
         }
+
+        await Parallel.ForEachAsync(
+            groups,
+            new ParallelOptions { MaxDegreeOfParallelism = _maxConcurrentUploads, CancellationToken = cancellationToken },
+            (group, token) => WriteObjectAsync(batch, group, token)).ConfigureAwait(false);
     }
 
-    /// <summary>Encodes events as gzip-compressed NDJSON, positioned at the start for reading.</summary>
+    /// <summary>Encodes events as gzip-compressed NDJSON into a pooled buffer, positioned at the start for reading.</summary>
     internal static PooledBufferStream Encode(IReadOnlyList<CollectedEvent> events)
     {
         var output = new PooledBufferStream();
-        using (var gzip = new GZipStream(output, CompressionLevel.Fastest, leaveOpen: true))
-        using (var writer = new Utf8JsonWriter(gzip, WriterOptions))
+        try
         {
-            foreach (var e in events)
+            using (var gzip = new GZipStream(output, CompressionLevel.Fastest, leaveOpen: true))
+            using (var writer = new Utf8JsonWriter(gzip, WriterOptions))
             {
-                CollectedEventJson.Write(writer, e);
-                writer.Flush();
-                writer.Reset();
-                gzip.WriteByte((byte)'\n');
+                foreach (var e in events)
+                {
+                    CollectedEventJson.Write(writer, e);
+                    writer.Flush();
+                    writer.Reset();
+                    gzip.WriteByte((byte)'\n');
+                }
             }
-        }
 
-        output.Position = 0;
-        return output;
+            output.Position = 0;
+            return output;
+        }
+        catch
+        {
+            output.Dispose();
+            throw;
+        }
     }
 
-    /// <summary>Reads gzip-compressed NDJSON back into events.</summary>
-    internal static async IAsyncEnumerable<CollectedEvent> DecodeAsync(Stream compressed)
+    /// <summary>Reads gzip-compressed NDJSON back into events, one line at a time.</summary>
+    /// <exception cref="InvalidDataException">The content is not gzip, or a line is not a stored event (the message names the line).</exception>
+    internal static async IAsyncEnumerable<CollectedEvent> DecodeAsync(Stream compressed, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         using var gzip = new GZipStream(compressed, CompressionMode.Decompress, leaveOpen: true);
-        using var reader = new StreamReader(gzip);
-        while (await reader.ReadLineAsync().ConfigureAwait(false) is { } line)
+        var buffer = ArrayPool<byte>.Shared.Rent(64 * 1024);
+        try
         {
-            if (line.Length > 0)
+            int start = 0, end = 0, line = 0;
+            while (true)
             {
-                yield return CollectedEventJson.Read(System.Text.Encoding.UTF8.GetBytes(line));
+                var newline = buffer.AsSpan(start, end - start).IndexOf((byte)'\n');
+                if (newline >= 0)
+                {
+                    line++;
+                    var e = ParseLine(buffer, start, newline, line);
+                    start += newline + 1;
+                    if (e is not null)
+                    {
+                        yield return e;
+                    }
+
+                    continue;
+                }
+
+                // No complete line left: keep the partial one at the front and read more behind it.
+                if (start > 0)
+                {
+                    buffer.AsSpan(start, end - start).CopyTo(buffer);
+                    end -= start;
+                    start = 0;
+                }
+
+                if (end == buffer.Length)
+                {
+                    if (buffer.Length >= MaxLineBytes)
+                    {
+                        throw new InvalidDataException($"Line {line + 1} is longer than {MaxLineBytes} bytes: this is not an object of stored events.");
+                    }
+
+                    var larger = ArrayPool<byte>.Shared.Rent(buffer.Length * 2);
+                    buffer.AsSpan(0, end).CopyTo(larger);
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = larger;
+                }
+
+                var read = await gzip.ReadAsync(buffer.AsMemory(end), cancellationToken).ConfigureAwait(false);
+                if (read == 0)
+                {
+                    if (end > 0)
+                    {
+                        var last = ParseLine(buffer, 0, end, line + 1);
+                        if (last is not null)
+                        {
+                            yield return last;
+                        }
+                    }
+
+                    yield break;
+                }
+
+                end += read;
             }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 
-    private static Dictionary<string, List<CollectedEvent>> GroupByClient(IReadOnlyList<CollectedEvent> events)
+    private static CollectedEvent? ParseLine(byte[] buffer, int start, int length, int line)
     {
-        var groups = new Dictionary<string, List<CollectedEvent>>(StringComparer.Ordinal);
+        var text = buffer.AsSpan(start, length).TrimEnd((byte)'\r');
+        if (text.IsEmpty)
+        {
+            return null;
+        }
+
+        try
+        {
+            return CollectedEventJson.Read(text);
+        }
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException or FormatException)
+        {
+            throw new InvalidDataException($"Line {line} is not a stored event: {ex.Message}", ex);
+        }
+    }
+
+    private async ValueTask WriteObjectAsync(EventBatch batch, ObjectGroup group, CancellationToken cancellationToken)
+    {
+        var store = _store;
+        if (group.Bucket is { } bucket)
+        {
+            if (_dedicatedStores is not null)
+            {
+                store = _dedicatedStores(bucket);
+            }
+            else if (_warnAboutDedicatedBuckets && _ignoredBuckets.TryAdd(bucket, true))
+            {
+                ObjectStorageLog.DedicatedBucketIgnored(_logger, group.ClientId, bucket, _store.Name);
+            }
+        }
+
+        var key = ObjectKeyLayout.GetKey(_prefix, group.ClientId, batch.CreatedAt, batch.Id);
+        using var content = Encode(group.Events);
+        await store.PutAsync(
+            new ObjectPutRequest
+            {
+                Key = key,
+                Content = content,
+                Length = content.Length,
+                ContentType = ContentType,
+                ContentEncoding = "gzip",
+                Metadata = new Dictionary<string, string>
+                {
+                    [EventCountMetadataKey] = group.Events.Count.ToString(CultureInfo.InvariantCulture),
+                },
+            },
+            cancellationToken).ConfigureAwait(false);
+
+        _metrics?.ObjectWritten(store.Name, content.Length);
+        ObjectStorageLog.ObjectWritten(_logger, key, group.Events.Count, content.Length, store.Name);
+    }
+
+    private List<ObjectGroup> GroupByDestination(IReadOnlyList<CollectedEvent> events)
+    {
+        // Events arrive grouped by request, so consecutive events usually share a destination.
+        var groups = new List<ObjectGroup>();
+        var index = new Dictionary<(string ClientId, string? Bucket), ObjectGroup>();
+        ObjectGroup? last = null;
         foreach (var e in events)
         {
-            if (!groups.TryGetValue(e.ClientId, out var list))
+            var bucket = _dedicatedStores is null && !_warnAboutDedicatedBuckets ? null : e.DedicatedBucket;
+            if (last is null || last.ClientId != e.ClientId || last.Bucket != bucket)
             {
-                groups[e.ClientId] = list = [];
+                if (!index.TryGetValue((e.ClientId, bucket), out last))
+                {
+                    last = new ObjectGroup(e.ClientId, bucket);
+                    index[(e.ClientId, bucket)] = last;
+                    groups.Add(last);
+                }
             }
 
-            list.Add(e);
+            last.Events.Add(e);
         }
 
         return groups;
+    }
+
+    private sealed class ObjectGroup(string clientId, string? bucket)
+    {
+        public string ClientId { get; } = clientId;
+
+        public string? Bucket { get; } = bucket;
+
+        public List<CollectedEvent> Events { get; } = [];
     }
 }
