@@ -86,7 +86,9 @@ public sealed class S3TestServer : IAsyncDisposable
             {
                 StartInfo = new ProcessStartInfo(node)
                 {
-                    ArgumentList = { script, "-d", dataPath, "-a", "127.0.0.1", "-p", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--silent" },
+                    // s3rver 3.7.1 signs ListObjectsV2 continuation tokens with DES, which OpenSSL 3 (Node 17+)
+                    // only offers through its legacy provider: without it every truncated listing fails with a 500.
+                    ArgumentList = { "--openssl-legacy-provider", script, "-d", dataPath, "-a", "127.0.0.1", "-p", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--silent" },
                     RedirectStandardOutput = true,
                     RedirectStandardError = true,
                     UseShellExecute = false,

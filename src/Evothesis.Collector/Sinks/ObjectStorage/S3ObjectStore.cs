@@ -29,7 +29,6 @@ namespace Evothesis.Collector.Sinks.ObjectStorage;
 /// </remarks>
 public sealed class S3ObjectStore : IObjectStore
 {
-    private const int ListPageSize = 1000;
 
     private static readonly SearchValues<char> HexDigits = SearchValues.Create("0123456789abcdefABCDEF");
 
@@ -86,6 +85,9 @@ public sealed class S3ObjectStore : IObjectStore
     /// <summary>Gets a value indicating whether uploads use <c>aws-chunked</c> content encoding.</summary>
     public bool UsesChunkEncoding => _useChunkEncoding;
 
+    // Keys per list request: S3's maximum. Tests shrink it to exercise paging.
+    internal int ListPageSize { get; init; } = 1000;
+
     /// <inheritdoc />
     public async ValueTask PutAsync(ObjectPutRequest request, CancellationToken cancellationToken)
     {
@@ -134,7 +136,7 @@ public sealed class S3ObjectStore : IObjectStore
         string? continuation = null;
         do
         {
-            var page = await ListPageAsync(prefix, delimiter: null, continuation, cancellationToken).ConfigureAwait(false);
+            var page = await ListPageAsync(prefix, continuation, startAfter: null, ListPageSize, cancellationToken).ConfigureAwait(false);
             foreach (var o in page.S3Objects ?? [])
             {
                 DateTimeOffset? modified = o.LastModified is { } m ? new DateTimeOffset(DateTime.SpecifyKind(m.ToUniversalTime(), DateTimeKind.Utc)) : null;
@@ -147,21 +149,37 @@ public sealed class S3ObjectStore : IObjectStore
     }
 
     /// <inheritdoc />
+    /// <remarks>
+    /// Walks the keys one prefix at a time (list one key, then continue after everything under its prefix)
+    /// instead of asking for common prefixes with a delimiter: some S3-compatible servers, s3rver among them,
+    /// report common prefixes only for keys one level below the prefix. One request per prefix found.
+    /// </remarks>
     public async IAsyncEnumerable<string> ListPrefixesAsync(string prefix, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(prefix);
-        string? continuation = null;
-        do
+        string? startAfter = null;
+        while (true)
         {
-            var page = await ListPageAsync(prefix, delimiter: "/", continuation, cancellationToken).ConfigureAwait(false);
-            foreach (var p in page.CommonPrefixes ?? [])
+            var page = await ListPageAsync(prefix, continuation: null, startAfter, maxKeys: 1, cancellationToken).ConfigureAwait(false);
+            if (page.S3Objects is not [var first, ..])
             {
-                yield return p;
+                yield break;
             }
 
-            continuation = page.IsTruncated == true ? page.NextContinuationToken : null;
+            var slash = first.Key.IndexOf('/', prefix.Length);
+            if (slash < 0)
+            {
+                // An object directly under the prefix, not in a "folder": step over it.
+                startAfter = first.Key;
+                continue;
+            }
+
+            var found = first.Key[..(slash + 1)];
+            yield return found;
+
+            // Every key under "x/" sorts before "x0" ('/' is 0x2F, '0' is 0x30), and nothing in between is under "x/".
+            startAfter = found[..^1] + "0";
         }
-        while (continuation is not null);
     }
 
     /// <inheritdoc />
@@ -349,7 +367,12 @@ public sealed class S3ObjectStore : IObjectStore
         return new PartETag(partNumber, response.ETag);
     }
 
-    private async Task<ListObjectsV2Response> ListPageAsync(string prefix, string? delimiter, string? continuation, CancellationToken cancellationToken)
+    private async Task<ListObjectsV2Response> ListPageAsync(
+        string prefix,
+        string? continuation,
+        string? startAfter,
+        int maxKeys,
+        CancellationToken cancellationToken)
     {
         try
         {
@@ -358,9 +381,9 @@ public sealed class S3ObjectStore : IObjectStore
                 {
                     BucketName = BucketName,
                     Prefix = prefix.Length == 0 ? null : prefix,
-                    Delimiter = delimiter,
                     ContinuationToken = continuation,
-                    MaxKeys = ListPageSize,
+                    StartAfter = startAfter,
+                    MaxKeys = maxKeys,
                 },
                 cancellationToken).ConfigureAwait(false);
         }
