@@ -1,0 +1,239 @@
+using Amazon.S3;
+using Evothesis.Collector.Authorization;
+using Evothesis.Collector.Batching;
+using Evothesis.Collector.Sinks;
+using Evothesis.Collector.Sinks.ObjectStorage;
+using Evothesis.Collector.Tests.Support;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Evothesis.Collector.Tests.Sinks.ObjectStorage;
+
+/// <summary>
+/// The collector as configured by a host with CLIENT_S3_BUCKET / BACKUP_S3_BUCKET / AWS_ENDPOINT_URL_S3, writing
+/// to a real S3-protocol server (s3rver).
+/// </summary>
+public sealed class S3StorageTests
+{
+    private static readonly DateTimeOffset TenOClock = new(2026, 11, 26, 10, 15, 30, TimeSpan.Zero);
+
+    private S3TestServer _server = null!;
+    private string _clientBucket = null!;
+    private string _backupBucket = null!;
+    private string _vipBucket = null!;
+
+    [OneTimeSetUp]
+    public async Task StartServerAsync() => _server = await S3TestServer.GetSharedAsync();
+
+    [SetUp]
+    public async Task CreateBucketsAsync()
+    {
+        _clientBucket = await _server.CreateBucketAsync("client");
+        _backupBucket = await _server.CreateBucketAsync("backup");
+        _vipBucket = await _server.CreateBucketAsync("vip");
+    }
+
+    [Test]
+    public async Task Collect_TwoClientsOverTwoHours_WritesOneObjectPerClientPerBatchUnderHivePartitions()
+    {
+        await using var collector = await StartAsync(Settings(backup: false));
+
+        await PostHourAsync(collector, "10");
+        collector.Time.Advance(TimeSpan.FromHours(1));
+        await PostHourAsync(collector, "11");
+
+        var keys = await _server.ListKeysAsync(_clientBucket);
+        keys.Should().HaveCount(4);
+        keys.Should().AllSatisfy(k => k.Should().MatchRegex(@"^client_id=client_[ab]/date=2026-11-26/hour=1[01]/20261126T1[01]1530Z-[0-9a-f]{32}\.ndjson\.gz$"));
+        keys.Where(k => k.Contains("hour=10/", StringComparison.Ordinal)).Should().HaveCount(2);
+        keys.Where(k => k.StartsWith("client_id=client_a/", StringComparison.Ordinal)).Should().HaveCount(2);
+
+        // Both clients' events of one hour were one batch: their objects carry the same batch id.
+        keys.Where(k => k.Contains("hour=11/", StringComparison.Ordinal)).Select(k => k[^43..]).Distinct().Should().ContainSingle();
+
+        var store = new S3ObjectStore(_server.CreateClient(), _clientBucket);
+        foreach (var key in keys)
+        {
+            var (client, hour) = (key.Contains("client_a", StringComparison.Ordinal) ? "a" : "b", key.Contains("hour=10", StringComparison.Ordinal) ? "10" : "11");
+            var events = await store.ReadEventsAsync(key);
+            var e = events.Should().ContainSingle().Subject;
+            e.EventId.Should().Be($"{client}-{hour}");
+            e.ClientId.Should().Be("client_" + client);
+            e.SiteId.Should().Be(client + ".example");
+            e.PageData.ToString().Should().Be($$"""{"url":"https://{{client}}.example/p","title":"Page {{hour}} ✓"}""");
+            e.ReceivedAt.Hour.Should().Be(int.Parse(hour, System.Globalization.CultureInfo.InvariantCulture));
+
+            var (_, response) = await _server.DownloadAsync(_clientBucket, key);
+            response.Headers.ContentType.Should().Be("application/x-ndjson");
+            response.Headers.ContentEncoding.Should().Be("gzip");
+            response.Metadata[ObjectStorageEventSink.EventCountMetadataKey].Should().Be("1");
+        }
+    }
+
+    [Test]
+    public async Task Collect_BackupBucket_ReceivesAFullCopyOfEveryBatchInTheSameLayout()
+    {
+        var settings = Settings(backup: true);
+        settings["Evothesis:S3:BackupPrefix"] = "collector/backup";
+        await using var collector = await StartAsync(settings);
+
+        await PostHourAsync(collector, "10");
+        collector.Time.Advance(TimeSpan.FromHours(1));
+        await PostHourAsync(collector, "11");
+
+        var clientKeys = await _server.ListKeysAsync(_clientBucket);
+        var backupKeys = await _server.ListKeysAsync(_backupBucket);
+        backupKeys.Should().Equal(clientKeys.Select(k => "collector/backup/" + k));
+        foreach (var key in clientKeys)
+        {
+            var (original, _) = await _server.DownloadAsync(_clientBucket, key);
+            var (copy, _) = await _server.DownloadAsync(_backupBucket, "collector/backup/" + key);
+            copy.Should().Equal(original);
+        }
+    }
+
+    [Test]
+    public async Task Collect_ClientWithDedicatedBucket_WritesItsObjectsThereAndStillBacksThemUp()
+    {
+        await using var collector = await StartAsync(Settings(backup: true));
+
+        var responses = await collector.PostTogetherAsync(("vip.example", Event("vip-1", "vip")), ("a.example", Event("a-1", "a")));
+
+        responses.Should().OnlyContain(r => r.StatusCode == 202);
+        (await _server.ListKeysAsync(_vipBucket)).Should().ContainSingle().Which.Should().StartWith("client_id=client_vip/");
+        (await _server.ListKeysAsync(_clientBucket)).Should().ContainSingle().Which.Should().StartWith("client_id=client_a/");
+        (await _server.ListKeysAsync(_backupBucket)).Should().HaveCount(2);
+    }
+
+    [Test]
+    public async Task Collect_ClientBucketMissing_RefusesTheRequestAndLogsWhy()
+    {
+        var settings = Settings(backup: false);
+        settings["CLIENT_S3_BUCKET"] = "missing-" + Guid.NewGuid().ToString("N")[..12];
+        await using var collector = await StartAsync(settings);
+
+        var responses = await collector.PostTogetherAsync(("a.example", Event("a-1", "a")), ("b.example", Event("b-1", "b")));
+
+        responses.Should().OnlyContain(r => r.StatusCode == 503, "a batch the bucket did not take must not be acknowledged");
+        collector.GetRequiredService<EventBatcher>().LastWriteFailed.Should().BeTrue();
+        var failure = collector.Logs.GetSnapshot().Should().Contain(r => r.Id.Id == 1301).Subject;
+        failure.Exception.Should().BeOfType<ObjectStoreException>().Which.Error.Should().Be(ObjectStoreError.BucketNotFound);
+        failure.Exception!.Message.Should().Contain(settings["CLIENT_S3_BUCKET"]).And.Contain("does not exist");
+    }
+
+    [Test]
+    public async Task Collect_CredentialsRefused_RefusesTheRequestAndLogsAccessDenied()
+    {
+        var settings = Settings(backup: false);
+        settings["AWS_ACCESS_KEY_ID"] = "UNKNOWN-KEY";
+        await using var collector = await StartAsync(settings);
+
+        var responses = await collector.PostTogetherAsync(("a.example", Event("a-1", "a")), ("b.example", Event("b-1", "b")));
+
+        responses.Should().OnlyContain(r => r.StatusCode == 503);
+        collector.Logs.GetSnapshot().Should().Contain(r => r.Id.Id == 1301)
+            .Which.Exception.Should().BeOfType<ObjectStoreException>().Which.Error.Should().Be(ObjectStoreError.AccessDenied);
+        (await _server.ListKeysAsync(_clientBucket)).Should().BeEmpty();
+    }
+
+    [Test]
+    public async Task WriteAsync_SameBatchTwice_LeavesOneObjectPerClientUnderTheSameKeys()
+    {
+        await using var collector = await StartAsync(Settings(backup: true));
+        var sinks = collector.GetRequiredService<SinkSet>().Sinks;
+        var batch = TestEvents.Batch(TenOClock, TestEvents.Create("client_a"), TestEvents.Create("client_b"));
+
+        foreach (var sink in sinks)
+        {
+            await sink.WriteAsync(batch, CancellationToken.None);
+        }
+
+        var first = await _server.ListKeysAsync(_clientBucket);
+        foreach (var sink in sinks)
+        {
+            await sink.WriteAsync(batch, CancellationToken.None);
+        }
+
+        (await _server.ListKeysAsync(_clientBucket)).Should().Equal(first).And.HaveCount(2);
+        (await _server.ListKeysAsync(_backupBucket)).Should().Equal(first);
+        first.Should().OnlyContain(k => k.Contains(batch.Id.ToString("N"), StringComparison.Ordinal));
+    }
+
+    [Test]
+    public async Task AddEvothesisCollector_ClientBucketSet_WritesToS3AndBackupInsteadOfTheLocalFolder()
+    {
+        await using var collector = await StartAsync(Settings(backup: true));
+
+        collector.GetRequiredService<SinkSet>().Sinks.Select(s => s.Name).Should().Equal($"s3:{_clientBucket}", $"backup:s3:{_backupBucket}");
+        await PostHourAsync(collector, "10");
+
+        Directory.EnumerateFiles(collector.DataPath, "*", SearchOption.AllDirectories).Should().BeEmpty();
+    }
+
+    [Test]
+    public async Task AddEvothesisCollector_NothingSet_WritesTheSameLayoutToTheLocalFolder()
+    {
+        await using var collector = await CollectorHarness.StartAsync(new Dictionary<string, string?>(), Clients(), TenOClock);
+
+        collector.GetRequiredService<SinkSet>().Sinks.Should().ContainSingle().Which.Name.Should().StartWith("local:");
+        await PostHourAsync(collector, "10");
+
+        var keys = Directory.EnumerateFiles(collector.DataPath, "*", SearchOption.AllDirectories)
+            .Select(f => Path.GetRelativePath(collector.DataPath, f).Replace('\\', '/'))
+            .Order(StringComparer.Ordinal)
+            .ToList();
+        keys.Should().HaveCount(2).And.AllSatisfy(k => k.Should().MatchRegex(@"^client_id=client_[ab]/date=2026-11-26/hour=10/20261126T101530Z-[0-9a-f]{32}\.ndjson\.gz$"));
+        var events = await collector.GetRequiredService<CollectorObjectStores>().LocalFolder.ReadEventsAsync(keys[0]);
+        events.Should().ContainSingle().Which.EventId.Should().Be("a-10");
+    }
+
+    [Test]
+    public async Task AddEvothesisCollector_S3ClientRegisteredByTheHost_IsUsedWithChunkEncodingOff()
+    {
+        var settings = new Dictionary<string, string?> { ["Evothesis:S3:ClientBucket"] = _clientBucket };
+        await using var collector = await StartAsync(settings, services: s => s.AddSingleton<IAmazonS3>(_server.CreateClient()));
+
+        await PostHourAsync(collector, "10");
+
+        var keys = await _server.ListKeysAsync(_clientBucket);
+        keys.Should().HaveCount(2);
+        var store = (S3ObjectStore)collector.GetRequiredService<CollectorObjectStores>().ClientBucket!;
+        store.UsesChunkEncoding.Should().BeFalse();
+        (await store.ReadEventsAsync(keys[0])).Should().ContainSingle();
+    }
+
+    private static async Task PostHourAsync(CollectorHarness collector, string hour)
+    {
+        var responses = await collector.PostTogetherAsync(("a.example", Event($"a-{hour}", "a", hour)), ("b.example", Event($"b-{hour}", "b", hour)));
+        responses.Should().OnlyContain(r => r.StatusCode == 202);
+    }
+
+    private static string Event(string eventId, string client, string hour = "10") =>
+        $$$"""{"eventType":"pageview","eventId":"{{{eventId}}}","sessionId":"s1","page_data":{"url":"https://{{{client}}}.example/p","title":"Page {{{hour}}} ✓"}}""";
+
+    private Dictionary<string, string?> Settings(bool backup)
+    {
+        var settings = new Dictionary<string, string?>
+        {
+            ["CLIENT_S3_BUCKET"] = _clientBucket,
+            ["AWS_ENDPOINT_URL_S3"] = _server.ServiceUrl,
+            ["AWS_ACCESS_KEY_ID"] = S3TestServer.AccessKey,
+            ["AWS_SECRET_ACCESS_KEY"] = S3TestServer.SecretKey,
+        };
+        if (backup)
+        {
+            settings["BACKUP_S3_BUCKET"] = _backupBucket;
+        }
+
+        return settings;
+    }
+
+    private Dictionary<string, ClientConfig> Clients() => new()
+    {
+        ["a.example"] = new ClientConfig { ClientId = "client_a" },
+        ["b.example"] = new ClientConfig { ClientId = "client_b" },
+        ["vip.example"] = new ClientConfig { ClientId = "client_vip", S3Bucket = _vipBucket },
+    };
+
+    private Task<CollectorHarness> StartAsync(Dictionary<string, string?> settings, Action<IServiceCollection>? services = null) =>
+        CollectorHarness.StartAsync(settings, Clients(), TenOClock, services: services);
+}

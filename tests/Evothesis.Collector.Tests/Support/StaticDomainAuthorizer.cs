@@ -1,0 +1,10 @@
+using Evothesis.Collector.Authorization;
+
+namespace Evothesis.Collector.Tests.Support;
+
+/// <summary>Authorizes a fixed set of domains.</summary>
+public sealed class StaticDomainAuthorizer(IReadOnlyDictionary<string, ClientConfig> clients) : IDomainAuthorizer
+{
+    public ValueTask<DomainAuthorization> AuthorizeAsync(string domain, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(clients.TryGetValue(domain, out var client) ? DomainAuthorization.Authorized(client) : DomainAuthorization.Unauthorized);
+}
