@@ -6,9 +6,9 @@ namespace Evothesis.Collector.Sinks.ObjectStorage;
 /// objects land.
 /// </summary>
 /// <remarks>
-/// Failures are reported as <see cref="ObjectStoreException"/> with an <see cref="ObjectStoreError"/> that
-/// tells a missing bucket, refused credentials and a missing object apart; a store never reports success for
-/// an object it did not store intact.
+/// Failures of the store are reported as <see cref="ObjectStoreException"/> with an <see cref="ObjectStoreError"/>
+/// that tells a missing bucket, refused credentials and a missing object apart (a failure of the caller's
+/// content stream propagates as it is); a store never reports success for an object it did not store intact.
 /// </remarks>
 public interface IObjectStore
 {

@@ -39,22 +39,34 @@ public sealed class LocalFolderObjectStore : IObjectStore
 
         // Unique per attempt, so a retry never collides with the remains of an interrupted one.
         var temporary = $"{path}.{Guid.NewGuid():N}{TemporarySuffix}";
+        FileStream stream;
         try
         {
             Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-            var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 0, useAsync: true);
+            stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 0, useAsync: true);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw Translate(ex, request.Key, "write");
+        }
+
+        try
+        {
+            // A failure of the caller's content stream propagates as it is: it is not the folder's.
             await using (stream.ConfigureAwait(false))
             {
                 await request.Content.CopyToAsync(stream, cancellationToken).ConfigureAwait(false);
                 stream.Flush(flushToDisk: true);
             }
 
-            File.Move(temporary, path, overwrite: true);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            TryDelete(temporary);
-            throw Translate(ex, request.Key, "write");
+            try
+            {
+                File.Move(temporary, path, overwrite: true);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                throw Translate(ex, request.Key, "write");
+            }
         }
         catch
         {

@@ -25,8 +25,8 @@ public sealed class ObjectStorageEventSinkTests
     {
         var events = new[]
         {
-            TestEvents.Create(),
-            TestEvents.Create(eventType: "purchase", eventId: "ORD-1"),
+            StoredEvents.Create(),
+            StoredEvents.Create(eventType: "purchase", eventId: "ORD-1"),
             new CollectedEvent
             {
                 Id = Guid.CreateVersion7(),
@@ -55,7 +55,7 @@ public sealed class ObjectStorageEventSinkTests
     [Test]
     public void Encode_IsGzipOfOneJsonObjectPerLine()
     {
-        using var encoded = ObjectStorageEventSink.Encode([TestEvents.Create(), TestEvents.Create()]);
+        using var encoded = ObjectStorageEventSink.Encode([StoredEvents.Create(), StoredEvents.Create()]);
 
         var lines = Gunzip(encoded.WrittenMemory.ToArray()).Split('\n');
 
@@ -72,7 +72,7 @@ public sealed class ObjectStorageEventSinkTests
     [Test]
     public async Task DecodeAsync_LinesLongerThanTheReadBuffer_AreReadWhole()
     {
-        var events = Enumerable.Range(0, 5).Select(_ => TestEvents.Create(payloadBytes: 200_000)).ToArray();
+        var events = Enumerable.Range(0, 5).Select(_ => StoredEvents.Create(payloadBytes: 200_000)).ToArray();
         using var encoded = ObjectStorageEventSink.Encode(events);
 
         var decoded = await ObjectStoreTestExtensions.DecodeAllAsync(encoded);
@@ -93,7 +93,7 @@ public sealed class ObjectStorageEventSinkTests
     [Test]
     public async Task DecodeAsync_LineThatIsNotAStoredEvent_ThrowsNamingTheLine()
     {
-        var good = Gunzip(ObjectStorageEventSink.Encode([TestEvents.Create()]).WrittenMemory.ToArray());
+        var good = Gunzip(ObjectStorageEventSink.Encode([StoredEvents.Create()]).WrittenMemory.ToArray());
         using var content = new MemoryStream(Gzip(good + "{\"eventType\":\"x\"}\n"));
 
         var act = () => ObjectStoreTestExtensions.DecodeAllAsync(content);
@@ -106,9 +106,9 @@ public sealed class ObjectStorageEventSinkTests
     {
         var store = new LocalFolderObjectStore(_root);
         var sink = new ObjectStorageEventSink(store, "events");
-        var a = TestEvents.Create("client_a");
-        var b = TestEvents.Create("client_b");
-        var batch = TestEvents.Batch(TenOClock, a, b, TestEvents.Create("client_a"));
+        var a = StoredEvents.Create("client_a");
+        var b = StoredEvents.Create("client_b");
+        var batch = StoredEvents.Batch(TenOClock, a, b, StoredEvents.Create("client_a"));
 
         await sink.WriteAsync(batch, CancellationToken.None);
 
@@ -125,7 +125,7 @@ public sealed class ObjectStorageEventSinkTests
     {
         var store = new LocalFolderObjectStore(_root);
         var sink = new ObjectStorageEventSink(store);
-        var batch = TestEvents.Batch(TenOClock, TestEvents.Create(), TestEvents.Create());
+        var batch = StoredEvents.Batch(TenOClock, StoredEvents.Create(), StoredEvents.Create());
 
         await sink.WriteAsync(batch, CancellationToken.None);
         await sink.WriteAsync(batch, CancellationToken.None);
@@ -148,11 +148,11 @@ public sealed class ObjectStorageEventSinkTests
             maxConcurrentUploads: 4,
             metrics: null,
             NullLogger.Instance);
-        var batch = TestEvents.Batch(
+        var batch = StoredEvents.Batch(
             TenOClock,
-            TestEvents.Create("client_a"),
-            TestEvents.Create("client_vip", dedicatedBucket: "vip-bucket"),
-            TestEvents.Create("client_b"));
+            StoredEvents.Create("client_a"),
+            StoredEvents.Create("client_vip", dedicatedBucket: "vip-bucket"),
+            StoredEvents.Create("client_b"));
 
         await sink.WriteAsync(batch, CancellationToken.None);
 
@@ -167,8 +167,8 @@ public sealed class ObjectStorageEventSinkTests
         var store = new LocalFolderObjectStore(_root);
         var sink = new ObjectStorageEventSink(store, null, null, dedicatedStores: null, warnAboutDedicatedBuckets: true, 1, null, logger);
 
-        await sink.WriteAsync(TestEvents.Batch(TenOClock, TestEvents.Create("client_vip", dedicatedBucket: "vip-bucket")), CancellationToken.None);
-        await sink.WriteAsync(TestEvents.Batch(TenOClock.AddHours(1), TestEvents.Create("client_vip", dedicatedBucket: "vip-bucket")), CancellationToken.None);
+        await sink.WriteAsync(StoredEvents.Batch(TenOClock, StoredEvents.Create("client_vip", dedicatedBucket: "vip-bucket")), CancellationToken.None);
+        await sink.WriteAsync(StoredEvents.Batch(TenOClock.AddHours(1), StoredEvents.Create("client_vip", dedicatedBucket: "vip-bucket")), CancellationToken.None);
 
         (await store.ListKeysAsync()).Should().HaveCount(2);
         logger.Collector.GetSnapshot().Where(r => r.Id.Id == 1601).Should().ContainSingle()

@@ -30,11 +30,11 @@ public sealed class ObjectStorageReplayTests
         for (var hour = 0; hour < 3; hour++)
         {
             var at = Day1.AddHours(hour);
-            var batch = TestEvents.Batch(
+            var batch = StoredEvents.Batch(
                 at,
-                TestEvents.Create("client_a", at),
-                TestEvents.Create("client_b", at),
-                TestEvents.Create("client_a", at.AddSeconds(1), eventType: "purchase"));
+                StoredEvents.Create("client_a", at),
+                StoredEvents.Create("client_b", at),
+                StoredEvents.Create("client_a", at.AddSeconds(1), eventType: "purchase"));
             await sink.WriteAsync(batch, CancellationToken.None);
             _written.Add(batch);
         }

@@ -140,7 +140,7 @@ public sealed class S3StorageTests
     {
         await using var collector = await StartAsync(Settings(backup: true));
         var sinks = collector.GetRequiredService<SinkSet>().Sinks;
-        var batch = TestEvents.Batch(TenOClock, TestEvents.Create("client_a"), TestEvents.Create("client_b"));
+        var batch = StoredEvents.Batch(TenOClock, StoredEvents.Create("client_a"), StoredEvents.Create("client_b"));
 
         foreach (var sink in sinks)
         {

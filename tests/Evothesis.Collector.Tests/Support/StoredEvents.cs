@@ -2,8 +2,8 @@ using Evothesis.Collector.Events;
 
 namespace Evothesis.Collector.Tests.Support;
 
-/// <summary>Builds events with every stored field set, so round-trip tests cover all of them.</summary>
-public static class TestEvents
+/// <summary>Builds events with every stored field set, and batches of them, so round-trip tests cover every field.</summary>
+public static class StoredEvents
 {
     public static CollectedEvent Create(
         string clientId = "client_a",
