@@ -3,7 +3,7 @@ using Evothesis.Collector.Events;
 namespace Evothesis.Collector.Tests.Support;
 
 /// <summary>Builds events for tests.</summary>
-public static class Events
+public static class TestEvents
 {
     public static readonly DateTimeOffset ReceivedAt = new(2026, 11, 26, 12, 0, 0, TimeSpan.Zero);
 
