@@ -80,7 +80,12 @@ public static class CollectorServiceCollectionExtensions
             sp,
             sp.GetRequiredService<ILogger<CollectorObjectStores>>()));
 
-        services.TryAddSingleton<SinkSet>();
+        services.TryAddSingleton(sp => new SinkSet(
+            sp.GetServices<IEventSink>(),
+            sp.GetRequiredService<IOptions<CollectorOptions>>(),
+            sp.GetRequiredService<CollectorObjectStores>(),
+            sp.GetRequiredService<ObjectStorageMetrics>(),
+            sp.GetRequiredService<ILoggerFactory>()));
         services.TryAddSingleton<EventBatcher>();
         services.AddHostedService<CollectorHostedService>();
         services.TryAddSingleton(sp => new CollectorPipeline(

@@ -1,6 +1,7 @@
 using Evothesis.Collector.Sinks.ObjectStorage;
 using Evothesis.Collector.Sinks.ObjectStorage.Internal;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 
 namespace Evothesis.Collector.Sinks;
@@ -16,11 +17,12 @@ namespace Evothesis.Collector.Sinks;
 /// </remarks>
 internal sealed class SinkSet
 {
+    /// <summary>The sinks as configured, with the S3 client created from the service provider when a bucket is set.</summary>
     public SinkSet(
         IEnumerable<IEventSink> registered,
         IOptions<CollectorOptions> options,
         CollectorObjectStores stores,
-        ObjectStorageMetrics metrics,
+        ObjectStorageMetrics? metrics,
         ILoggerFactory loggerFactory)
     {
         var s3 = options.Value.S3;
@@ -71,5 +73,23 @@ internal sealed class SinkSet
         ObjectStorageLog.SinksConfigured(loggerFactory.CreateLogger<SinkSet>(), string.Join(", ", Sinks.Select(s => s.Name)));
     }
 
+    /// <summary>The sinks as configured, without a service provider (no host-registered S3 client): for tests and hand wiring.</summary>
+    public SinkSet(IEnumerable<IEventSink> registered, IOptions<CollectorOptions> options, CollectorPaths paths)
+        : this(
+            registered,
+            options,
+            new CollectorObjectStores(options, paths, EmptyServices.Instance, NullLogger<CollectorObjectStores>.Instance),
+            metrics: null,
+            NullLoggerFactory.Instance)
+    {
+    }
+
     public IEventSink[] Sinks { get; }
+
+    private sealed class EmptyServices : IServiceProvider
+    {
+        public static readonly EmptyServices Instance = new();
+
+        public object? GetService(Type serviceType) => null;
+    }
 }

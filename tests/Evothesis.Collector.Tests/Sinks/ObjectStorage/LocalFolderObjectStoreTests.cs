@@ -1,75 +1,134 @@
 using System.Text;
 using Evothesis.Collector.Sinks.ObjectStorage;
+using Evothesis.Collector.Tests.Support;
 
 namespace Evothesis.Collector.Tests.Sinks.ObjectStorage;
 
-public sealed class LocalFolderObjectStoreTests
+public class LocalFolderObjectStoreTests
 {
-    private string _root = null!;
+    private TempDirectory _root = null!;
     private LocalFolderObjectStore _store = null!;
 
     [SetUp]
     public void SetUp()
     {
-        _root = Directory.CreateTempSubdirectory("evothesis-local-store-").FullName;
-        _store = new LocalFolderObjectStore(_root);
+        _root = new TempDirectory();
+        _store = new LocalFolderObjectStore(_root.Path);
     }
 
     [TearDown]
-    public void TearDown() => Directory.Delete(_root, recursive: true);
+    public void TearDown() => _root.Dispose();
 
     [Test]
-    public async Task PutAsync_ThenGetAsync_ReturnsTheBytes()
+    public async Task PutAsync_WritesTheContentUnderTheKey()
     {
-        await PutAsync("a/b/c.ndjson.gz", "hello");
+        await _store.PutAsync(Request("a/b/c.txt", "hello"), default);
 
-        await using var stored = await _store.GetAsync("a/b/c.ndjson.gz", CancellationToken.None);
-
-        (await ReadAsync(stored.Content)).Should().Be("hello");
-        stored.Length.Should().Be(5);
-        stored.ContentEncoding.Should().Be("gzip");
-        stored.ContentType.Should().Be(ObjectStorageEventSink.ContentType);
-        File.Exists(Path.Combine(_root, "a", "b", "c.ndjson.gz")).Should().BeTrue();
+        File.ReadAllText(Path.Combine(_root.Path, "a", "b", "c.txt")).Should().Be("hello");
     }
 
     [Test]
-    public async Task PutAsync_SameKeyTwice_KeepsOneObjectWithTheLastContent()
+    public async Task PutAsync_ExistingKey_IsReplacedWhole()
     {
-        await PutAsync("k/x.gz", "first");
-        await PutAsync("k/x.gz", "second");
+        await _store.PutAsync(Request("k.txt", "a much longer first version"), default);
+        await _store.PutAsync(Request("k.txt", "second"), default);
 
-        var entries = await ListAsync(string.Empty);
+        File.ReadAllText(Path.Combine(_root.Path, "k.txt")).Should().Be("second");
+        _root.Files().Should().ContainSingle();
+    }
 
-        entries.Should().ContainSingle().Which.Key.Should().Be("k/x.gz");
-        File.ReadAllText(Path.Combine(_root, "k", "x.gz")).Should().Be("second");
+    [Test]
+    public async Task PutAsync_ContentFailsHalfway_LeavesNoFileBehind()
+    {
+        var failing = new FailingStream(Encoding.UTF8.GetBytes(new string('x', 10_000)), failAfter: 4096);
+
+        var act = async () => await _store.PutAsync(
+            new ObjectPutRequest { Key = "x/half.ndjson.gz", Content = failing, Length = 10_000, ContentType = "application/x-ndjson" },
+            default);
+
+        await act.Should().ThrowAsync<IOException>();
+        _root.Files().Should().BeEmpty("neither the final file nor a temporary one may remain");
+    }
+
+    [Test]
+    public async Task PutAsync_ContentFailsHalfway_KeepsThePreviousVersionIntact()
+    {
+        await _store.PutAsync(Request("k.txt", "complete"), default);
+        var failing = new FailingStream(new byte[10_000], failAfter: 100);
+
+        var act = async () => await _store.PutAsync(
+            new ObjectPutRequest { Key = "k.txt", Content = failing, Length = 10_000, ContentType = "text/plain" },
+            default);
+
+        await act.Should().ThrowAsync<IOException>();
+        File.ReadAllText(Path.Combine(_root.Path, "k.txt")).Should().Be("complete");
+    }
+
+    [TestCase("../outside.txt")]
+    [TestCase("a/../../outside.txt")]
+    [TestCase("/etc/passwd")]
+    public void GetPath_KeyLeavingTheFolder_IsRefused(string key)
+    {
+        var act = () => _store.GetPath(key);
+
+        act.Should().Throw<ArgumentException>();
+    }
+
+    [Test]
+    public async Task GetAsync_StoredObject_ReturnsTheBytesAndTheEncodingFromTheExtension()
+    {
+        await _store.PutAsync(Request("a/b/c.ndjson.gz", "hello"), default);
+
+        await using var stored = await _store.GetAsync("a/b/c.ndjson.gz", default);
+        using var reader = new StreamReader(stored.Content);
+
+        (await reader.ReadToEndAsync()).Should().Be("hello");
+        stored.Length.Should().Be(5);
+        stored.ContentEncoding.Should().Be("gzip");
+        stored.ContentType.Should().Be(ObjectStorageEventSink.ContentType);
+    }
+
+    [Test]
+    public async Task GetAsync_MissingKey_ThrowsObjectNotFound()
+    {
+        var act = async () => await _store.GetAsync("missing/key.gz", default);
+
+        (await act.Should().ThrowAsync<ObjectStoreException>()).Which.Error.Should().Be(ObjectStoreError.ObjectNotFound);
     }
 
     [Test]
     public async Task ListAsync_Prefix_ReturnsMatchingKeysAtAnyDepthInOrdinalOrderWithoutTemporaryFiles()
     {
-        await PutAsync("client_id=b/date=2026-11-26/hour=10/2.gz", "2");
-        await PutAsync("client_id=a/date=2026-11-26/hour=11/1.gz", "1");
-        await PutAsync("client_id=a/date=2026-11-26/hour=10/0.gz", "0");
-        await PutAsync("client_id=ab/x.gz", "x");
-        File.WriteAllText(Path.Combine(_root, "client_id=a", "left.gz.123.partial"), "torn");
+        await _store.PutAsync(Request("client_id=b/date=2026-11-26/hour=10/2.gz", "2"), default);
+        await _store.PutAsync(Request("client_id=a/date=2026-11-26/hour=11/1.gz", "1"), default);
+        await _store.PutAsync(Request("client_id=a/date=2026-11-26/hour=10/0.gz", "0"), default);
+        await _store.PutAsync(Request("client_id=ab/x.gz", "x"), default);
+        File.WriteAllText(Path.Combine(_root.Path, "client_id=a", "left.gz.123.partial"), "torn");
 
-        (await ListAsync("client_id=a/")).Select(e => e.Key).Should().Equal(
+        (await _store.ListKeysAsync("client_id=a/")).Should().Equal(
             "client_id=a/date=2026-11-26/hour=10/0.gz",
             "client_id=a/date=2026-11-26/hour=11/1.gz");
-        (await ListAsync("client_id=a")).Select(e => e.Key).Should().HaveCount(3);
-        (await ListAsync(string.Empty)).Should().HaveCount(4).And.OnlyContain(e => e.Size == 1 && e.LastModified != null);
-        (await ListAsync("nothing/")).Should().BeEmpty();
+        (await _store.ListKeysAsync("client_id=a")).Should().HaveCount(3);
+        (await _store.ListKeysAsync("nothing/")).Should().BeEmpty();
+
+        var all = new List<ObjectEntry>();
+        await foreach (var e in _store.ListAsync(string.Empty, default))
+        {
+            all.Add(e);
+        }
+
+        all.Should().HaveCount(4).And.OnlyContain(e => e.Size == 1 && e.LastModified != null);
     }
 
     [Test]
     public async Task ListPrefixesAsync_ReturnsTheFoldersOneLevelDown()
     {
-        await PutAsync("events/client_id=b/date=2026-11-26/0.gz", "0");
-        await PutAsync("events/client_id=a/date=2026-11-26/0.gz", "0");
-        await PutAsync("events/other/0.gz", "0");
+        await _store.PutAsync(Request("events/client_id=b/date=2026-11-26/0.gz", "0"), default);
+        await _store.PutAsync(Request("events/client_id=a/date=2026-11-26/0.gz", "0"), default);
+        await _store.PutAsync(Request("events/other/0.gz", "0"), default);
 
         var prefixes = new List<string>();
-        await foreach (var p in _store.ListPrefixesAsync("events/client_id=", CancellationToken.None))
+        await foreach (var p in _store.ListPrefixesAsync("events/client_id=", default))
         {
             prefixes.Add(p);
         }
@@ -77,46 +136,25 @@ public sealed class LocalFolderObjectStoreTests
         prefixes.Should().Equal("events/client_id=a/", "events/client_id=b/");
     }
 
-    [Test]
-    public async Task GetAsync_MissingKey_ThrowsObjectNotFound()
+    private static ObjectPutRequest Request(string key, string content)
     {
-        var act = async () => await _store.GetAsync("missing/key.gz", CancellationToken.None);
-
-        (await act.Should().ThrowAsync<ObjectStoreException>()).Which.Error.Should().Be(ObjectStoreError.ObjectNotFound);
+        var bytes = Encoding.UTF8.GetBytes(content);
+        return new ObjectPutRequest { Key = key, Content = new MemoryStream(bytes), Length = bytes.Length, ContentType = "text/plain" };
     }
 
-    [TestCase("../escape.gz")]
-    [TestCase("a/../../escape.gz")]
-    [TestCase("/etc/passwd")]
-    public async Task PutAsync_KeyLeavingTheFolder_IsRefused(string key)
+    private sealed class FailingStream(byte[] data, int failAfter) : MemoryStream(data)
     {
-        var act = async () => await PutAsync(key, "x");
-
-        await act.Should().ThrowAsync<ArgumentException>();
-    }
-
-    private async Task PutAsync(string key, string content)
-    {
-        using var stream = new MemoryStream(Encoding.UTF8.GetBytes(content));
-        await _store.PutAsync(
-            new ObjectPutRequest { Key = key, Content = stream, Length = stream.Length, ContentType = "text/plain" },
-            CancellationToken.None);
-    }
-
-    private async Task<List<ObjectEntry>> ListAsync(string prefix)
-    {
-        var entries = new List<ObjectEntry>();
-        await foreach (var e in _store.ListAsync(prefix, CancellationToken.None))
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
         {
-            entries.Add(e);
+            if (Position >= failAfter)
+            {
+                throw new IOException("The connection was reset.");
+            }
+
+            return ValueTask.FromResult(Read(buffer.Span[..Math.Min(buffer.Length, failAfter - (int)Position)]));
         }
 
-        return entries;
-    }
-
-    private static async Task<string> ReadAsync(Stream stream)
-    {
-        using var reader = new StreamReader(stream);
-        return await reader.ReadToEndAsync();
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
     }
 }

@@ -1,72 +1,121 @@
 using System.IO.Compression;
-using System.Text;
+using System.Text.Json;
 using Evothesis.Collector.Events;
 using Evothesis.Collector.Sinks.ObjectStorage;
+using Evothesis.Collector.Sinks.ObjectStorage.Internal;
 using Evothesis.Collector.Tests.Support;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Logging.Testing;
 
 namespace Evothesis.Collector.Tests.Sinks.ObjectStorage;
 
-public sealed class ObjectStorageEventSinkTests
+public class ObjectStorageEventSinkTests
 {
-    private static readonly DateTimeOffset TenOClock = new(2026, 11, 26, 10, 0, 5, TimeSpan.Zero);
-
-    private string _root = null!;
+    private TempDirectory _root = null!;
+    private ObjectStorageEventSink _sink = null!;
 
     [SetUp]
-    public void SetUp() => _root = Directory.CreateTempSubdirectory("evothesis-sink-").FullName;
+    public void SetUp()
+    {
+        _root = new TempDirectory();
+        _sink = new ObjectStorageEventSink(new LocalFolderObjectStore(_root.Path));
+    }
 
     [TearDown]
-    public void TearDown() => Directory.Delete(_root, recursive: true);
+    public void TearDown() => _root.Dispose();
 
     [Test]
-    public async Task Encode_ThenDecodeAsync_RoundTripsEveryField()
+    public async Task WriteAsync_WritesOneGzipNdjsonFilePerClient_UnderHivePartitions()
     {
-        var events = new[]
-        {
-            StoredEvents.Create(),
-            StoredEvents.Create(eventType: "purchase", eventId: "ORD-1"),
-            new CollectedEvent
-            {
-                Id = Guid.CreateVersion7(),
-                EventType = "minimal",
-                ClientId = "client_a",
-                SiteId = "a.example",
-                Timestamp = TenOClock,
-                ReceivedAt = TenOClock,
-            },
-        };
+        var batch = new EventBatch(
+            Guid.Parse("01a21a0e-f849-79da-84b0-cf3a9c7e7c03"),
+            new DateTimeOffset(2026, 11, 26, 9, 5, 7, TimeSpan.Zero),
+            [TestEvents.Create(clientId: "client_test"), TestEvents.Create(clientId: "client_acme_corp"), TestEvents.Create(clientId: "client_test")]);
 
-        using var encoded = ObjectStorageEventSink.Encode(events);
-        var decoded = await ObjectStoreTestExtensions.DecodeAllAsync(encoded);
+        await _sink.WriteAsync(batch, default);
 
-        decoded.Should().HaveCount(3);
-        for (var i = 0; i < events.Length; i++)
-        {
-            decoded[i].ShouldEqualStored(events[i]);
-        }
-
-        decoded[2].PageData.IsNull.Should().BeTrue();
-        decoded[2].EventId.Should().BeNull();
-        decoded[2].Ip.Should().BeNull();
+        Relative(_root.Files()).Should().BeEquivalentTo(
+            "client_id=client_test/date=2026-11-26/hour=09/20261126T090507Z-01a21a0ef84979da84b0cf3a9c7e7c03.ndjson.gz",
+            "client_id=client_acme_corp/date=2026-11-26/hour=09/20261126T090507Z-01a21a0ef84979da84b0cf3a9c7e7c03.ndjson.gz");
+        (await ReadLines(_root.Files().Single(f => f.Contains("client_id=client_test", StringComparison.Ordinal)))).Should().HaveCount(2);
     }
 
     [Test]
-    public void Encode_IsGzipOfOneJsonObjectPerLine()
+    public async Task WriteAsync_EveryLine_RoundTripsTheEventExactly()
     {
-        using var encoded = ObjectStorageEventSink.Encode([StoredEvents.Create(), StoredEvents.Create()]);
-
-        var lines = Gunzip(encoded.WrittenMemory.ToArray()).Split('\n');
-
-        lines.Should().HaveCount(3);
-        lines[2].Should().BeEmpty("every line, the last included, ends with a newline");
-        foreach (var line in lines[..2])
+        var original = new CollectedEvent
         {
-            using var json = System.Text.Json.JsonDocument.Parse(line);
-            json.RootElement.GetProperty("client_id").GetString().Should().Be("client_a");
-            json.RootElement.GetProperty("page_data").GetProperty("title").GetString().Should().Be("Café \"Ünïcode\" ✓");
+            Id = Guid.CreateVersion7(),
+            EventId = "e-1",
+            EventType = "purchase",
+            ClientId = "client_acme_corp",
+            SiteId = "shop.acme.com",
+            SessionId = "s1",
+            Timestamp = new DateTimeOffset(2026, 11, 26, 11, 59, 58, 123, TimeSpan.Zero).AddMicroseconds(456),
+            ClientTimestamp = "2026-11-26T11:59:58.123456Z",
+            ReceivedAt = new DateTimeOffset(2026, 11, 26, 12, 0, 0, 7, TimeSpan.Zero),
+            PageData = RawJson.Parse("""{"url":"https://shop.acme.com/p?q=1","title":"Caf\u00e9 \"quoted\""}"""),
+            EventData = RawJson.Parse("""{"order_id":"ORD-1","value":299.99,"items":[{"sku":"A","qty":2}],"gift":null}"""),
+            CustomData = RawJson.Parse("""{"visitorId":"v1"}"""),
+            Consent = RawJson.Parse("\"granted\""),
+            Ip = "203.0.113.7",
+            UserAgent = "Mozilla/5.0 (X11; Linux x86_64) ünïcode",
+        };
+        var sparse = TestEvents.Create();
+
+        await _sink.WriteAsync(new EventBatch(Guid.CreateVersion7(), TestEvents.ReceivedAt, [original, sparse]), default);
+
+        var files = _root.Files();
+        files.Should().HaveCount(2);
+        var read = new List<CollectedEvent>();
+        foreach (var file in files)
+        {
+            await using var stream = File.OpenRead(file);
+            await foreach (var e in ObjectStorageEventSink.DecodeAsync(stream))
+            {
+                read.Add(e);
+            }
         }
+
+        read.Should().BeEquivalentTo([original, sparse], options => options.ComparingByMembers<CollectedEvent>().Excluding(e => e.RequestIndex));
+        read.Single(e => e.Id == original.Id).PageData.Should().Be(original.PageData);
+    }
+
+    [Test]
+    public async Task WriteAsync_SameBatchTwice_ReplacesItsObjectInsteadOfAddingOne()
+    {
+        var batch = new EventBatch(Guid.CreateVersion7(), TestEvents.ReceivedAt, TestEvents.Many(3));
+
+        await _sink.WriteAsync(batch, default);
+        await _sink.WriteAsync(batch, default);
+
+        _root.Files().Should().ContainSingle();
+        (await ReadLines(_root.Files()[0])).Should().HaveCount(3);
+    }
+
+    [Test]
+    public async Task WriteAsync_ClientIdWithPathCharacters_StaysInsideItsPartition()
+    {
+        var batch = new EventBatch(Guid.CreateVersion7(), TestEvents.ReceivedAt, [TestEvents.Create(clientId: "../../etc/evil client")]);
+
+        await _sink.WriteAsync(batch, default);
+
+        Relative(_root.Files()).Should().ContainSingle().Which.Should().StartWith("client_id=..%2F..%2Fetc%2Fevil%20client/date=");
+    }
+
+    [Test]
+    public async Task Encode_IsValidGzipWithOneJsonObjectPerLine()
+    {
+        using var encoded = ObjectStorageEventSink.Encode(TestEvents.Many(5));
+        using var gzip = new GZipStream(encoded, CompressionMode.Decompress);
+        using var reader = new StreamReader(gzip);
+
+        var text = await reader.ReadToEndAsync();
+
+        text.Should().EndWith("\n");
+        var lines = text.TrimEnd('\n').Split('\n');
+        lines.Should().HaveCount(5);
+        lines.Should().AllSatisfy(line => JsonDocument.Parse(line).RootElement.GetProperty("client_id").GetString().Should().Be("client_test"));
     }
 
     [Test]
@@ -83,7 +132,7 @@ public sealed class ObjectStorageEventSinkTests
     [Test]
     public async Task DecodeAsync_NotGzip_ThrowsInvalidData()
     {
-        using var content = new MemoryStream(Encoding.UTF8.GetBytes("{\"id\":1}\n"));
+        using var content = new MemoryStream("{\"id\":1}\n"u8.ToArray());
 
         var act = () => ObjectStoreTestExtensions.DecodeAllAsync(content);
 
@@ -93,8 +142,8 @@ public sealed class ObjectStorageEventSinkTests
     [Test]
     public async Task DecodeAsync_LineThatIsNotAStoredEvent_ThrowsNamingTheLine()
     {
-        var good = Gunzip(ObjectStorageEventSink.Encode([StoredEvents.Create()]).WrittenMemory.ToArray());
-        using var content = new MemoryStream(Gzip(good + "{\"eventType\":\"x\"}\n"));
+        using var good = ObjectStorageEventSink.Encode([StoredEvents.Create()]);
+        using var content = new MemoryStream(Gzip(Gunzip(good) + "{\"eventType\":\"x\"}\n"));
 
         var act = () => ObjectStoreTestExtensions.DecodeAllAsync(content);
 
@@ -102,83 +151,55 @@ public sealed class ObjectStorageEventSinkTests
     }
 
     [Test]
-    public async Task WriteAsync_TwoClients_WritesOneObjectPerClientUnderItsPartition()
-    {
-        var store = new LocalFolderObjectStore(_root);
-        var sink = new ObjectStorageEventSink(store, "events");
-        var a = StoredEvents.Create("client_a");
-        var b = StoredEvents.Create("client_b");
-        var batch = StoredEvents.Batch(TenOClock, a, b, StoredEvents.Create("client_a"));
-
-        await sink.WriteAsync(batch, CancellationToken.None);
-
-        var keys = await store.ListKeysAsync();
-        keys.Should().Equal(
-            $"events/client_id=client_a/date=2026-11-26/hour=10/20261126T100005Z-{batch.Id:N}.ndjson.gz",
-            $"events/client_id=client_b/date=2026-11-26/hour=10/20261126T100005Z-{batch.Id:N}.ndjson.gz");
-        (await store.ReadEventsAsync(keys[0])).Should().HaveCount(2);
-        (await store.ReadEventsAsync(keys[1])).Should().ContainSingle().Which.ShouldEqualStored(b);
-    }
-
-    [Test]
-    public async Task WriteAsync_SameBatchAgain_ReplacesItsObjects()
-    {
-        var store = new LocalFolderObjectStore(_root);
-        var sink = new ObjectStorageEventSink(store);
-        var batch = StoredEvents.Batch(TenOClock, StoredEvents.Create(), StoredEvents.Create());
-
-        await sink.WriteAsync(batch, CancellationToken.None);
-        await sink.WriteAsync(batch, CancellationToken.None);
-
-        (await store.ListKeysAsync()).Should().ContainSingle();
-        Directory.GetFiles(_root, "*", SearchOption.AllDirectories).Should().ContainSingle("no temporary files remain");
-    }
-
-    [Test]
     public async Task WriteAsync_ClientWithDedicatedBucket_WritesItsObjectThere()
     {
-        var shared = new LocalFolderObjectStore(Path.Combine(_root, "shared"));
+        var shared = new LocalFolderObjectStore(Path.Combine(_root.Path, "shared"));
         var dedicated = new Dictionary<string, LocalFolderObjectStore>();
         var sink = new ObjectStorageEventSink(
             shared,
             prefix: null,
             name: null,
-            dedicatedStores: bucket => dedicated.TryGetValue(bucket, out var s) ? s : dedicated[bucket] = new LocalFolderObjectStore(Path.Combine(_root, bucket)),
+            dedicatedStores: bucket => dedicated.TryGetValue(bucket, out var s) ? s : dedicated[bucket] = new LocalFolderObjectStore(Path.Combine(_root.Path, bucket)),
             warnAboutDedicatedBuckets: true,
             maxConcurrentUploads: 4,
             metrics: null,
             NullLogger.Instance);
+        var at = new DateTimeOffset(2026, 11, 26, 10, 0, 5, TimeSpan.Zero);
         var batch = StoredEvents.Batch(
-            TenOClock,
+            at,
             StoredEvents.Create("client_a"),
             StoredEvents.Create("client_vip", dedicatedBucket: "vip-bucket"),
             StoredEvents.Create("client_b"));
 
-        await sink.WriteAsync(batch, CancellationToken.None);
+        await sink.WriteAsync(batch, default);
 
-        (await shared.ListKeysAsync()).Should().HaveCount(2).And.OnlyContain(k => !k.Contains("client_vip"));
+        (await shared.ListKeysAsync()).Should().HaveCount(2).And.OnlyContain(k => !k.Contains("client_vip", StringComparison.Ordinal));
         (await dedicated["vip-bucket"].ListKeysAsync()).Should().ContainSingle().Which.Should().StartWith("client_id=client_vip/");
     }
 
     [Test]
-    public async Task WriteAsync_DedicatedBucketWithoutRouting_WritesToTheStoreAndWarnsOnce()
+    public async Task WriteAsync_DedicatedBucketWithoutRouting_WritesToTheStoreAndWarnsOncePerBucket()
     {
         var logger = new FakeLogger();
-        var store = new LocalFolderObjectStore(_root);
+        var store = new LocalFolderObjectStore(_root.Path);
         var sink = new ObjectStorageEventSink(store, null, null, dedicatedStores: null, warnAboutDedicatedBuckets: true, 1, null, logger);
+        var at = new DateTimeOffset(2026, 11, 26, 10, 0, 5, TimeSpan.Zero);
 
-        await sink.WriteAsync(StoredEvents.Batch(TenOClock, StoredEvents.Create("client_vip", dedicatedBucket: "vip-bucket")), CancellationToken.None);
-        await sink.WriteAsync(StoredEvents.Batch(TenOClock.AddHours(1), StoredEvents.Create("client_vip", dedicatedBucket: "vip-bucket")), CancellationToken.None);
+        await sink.WriteAsync(StoredEvents.Batch(at, StoredEvents.Create("client_vip", dedicatedBucket: "vip-bucket")), default);
+        await sink.WriteAsync(StoredEvents.Batch(at.AddHours(1), StoredEvents.Create("client_vip", dedicatedBucket: "vip-bucket")), default);
 
         (await store.ListKeysAsync()).Should().HaveCount(2);
         logger.Collector.GetSnapshot().Where(r => r.Id.Id == 1601).Should().ContainSingle()
             .Which.Message.Should().Contain("client_vip").And.Contain("vip-bucket");
     }
 
-    private static string Gunzip(byte[] bytes)
+    private IEnumerable<string> Relative(IEnumerable<string> files) =>
+        files.Select(f => Path.GetRelativePath(_root.Path, f).Replace('\\', '/'));
+
+    private static string Gunzip(PooledBufferStream encoded)
     {
-        using var gzip = new GZipStream(new MemoryStream(bytes), CompressionMode.Decompress);
-        using var reader = new StreamReader(gzip, Encoding.UTF8);
+        using var gzip = new GZipStream(new MemoryStream(encoded.WrittenMemory.ToArray()), CompressionMode.Decompress);
+        using var reader = new StreamReader(gzip);
         return reader.ReadToEnd();
     }
 
@@ -187,9 +208,17 @@ public sealed class ObjectStorageEventSinkTests
         using var output = new MemoryStream();
         using (var gzip = new GZipStream(output, CompressionLevel.Fastest))
         {
-            gzip.Write(Encoding.UTF8.GetBytes(text));
+            gzip.Write(System.Text.Encoding.UTF8.GetBytes(text));
         }
 
         return output.ToArray();
+    }
+
+    private static async Task<string[]> ReadLines(string file)
+    {
+        await using var stream = File.OpenRead(file);
+        await using var gzip = new GZipStream(stream, CompressionMode.Decompress);
+        using var reader = new StreamReader(gzip);
+        return (await reader.ReadToEndAsync()).TrimEnd('\n').Split('\n');
     }
 }
