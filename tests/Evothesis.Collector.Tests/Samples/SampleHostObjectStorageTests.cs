@@ -1,0 +1,99 @@
+using System.Net;
+using Evothesis.Collector.Sinks.ObjectStorage;
+using Evothesis.Collector.Tests.Support;
+
+namespace Evothesis.Collector.Tests.Samples;
+
+/// <summary>
+/// The sample host with CLIENT_S3_BUCKET, BACKUP_S3_BUCKET and AWS_ENDPOINT_URL_S3 set (against s3rver), and with
+/// nothing set: the README's curl events land in the same layout either way.
+/// </summary>
+public sealed class SampleHostObjectStorageTests
+{
+    // The README's curl examples, as written.
+    public const string SeedSingleEvent = """
+        {
+            "eventType": "pageview",
+            "sessionId": "test_session",
+            "visitorId": "test_visitor",
+            "siteId": "localhost",
+            "url": "http://localhost/test"
+          }
+        """;
+
+    public const string SeedBatch = """
+        {
+            "eventType": "batch",
+            "sessionId": "test_session",
+            "siteId": "localhost",
+            "events": [
+              {"eventType": "click", "eventData": {"element": "test1"}},
+              {"eventType": "scroll", "eventData": {"depth": 50}}
+            ]
+          }
+        """;
+
+    private const string LayoutPattern = @"^client_id=client_test/date=\d{4}-\d{2}-\d{2}/hour=\d{2}/\d{8}T\d{6}Z-[0-9a-f]{32}\.ndjson\.gz$";
+
+    private S3TestServer _server = null!;
+
+    [OneTimeSetUp]
+    public async Task StartServerAsync() => _server = await S3TestServer.GetSharedAsync();
+
+    [Test]
+    public async Task SeedEvents_BucketsConfigured_LandInTheClientAndBackupBucketsInTheLayout()
+    {
+        var clientBucket = await _server.CreateBucketAsync("client");
+        var backupBucket = await _server.CreateBucketAsync("backup");
+        using var app = WithS3(new CollectorApplication(), _server, clientBucket, backupBucket);
+
+        (await app.PostAsync(SeedSingleEvent)).StatusCode.Should().Be(HttpStatusCode.Accepted);
+        (await app.PostAsync(SeedBatch)).StatusCode.Should().Be(HttpStatusCode.Accepted);
+
+        var clientKeys = await _server.ListKeysAsync(clientBucket);
+        clientKeys.Should().HaveCount(2).And.AllSatisfy(k => k.Should().MatchRegex(LayoutPattern));
+        (await _server.ListKeysAsync(backupBucket)).Should().Equal(clientKeys);
+
+        var store = new S3ObjectStore(_server.CreateClient(), clientBucket);
+        var events = new List<Evothesis.Collector.Events.CollectedEvent>();
+        foreach (var key in clientKeys)
+        {
+            events.AddRange(await store.ReadEventsAsync(key));
+        }
+
+        events.Select(e => e.EventType).Should().BeEquivalentTo("pageview", "click", "scroll");
+        events.Should().OnlyContain(e => e.ClientId == "client_test" && e.SiteId == "localhost" && e.SessionId == "test_session");
+        events.Single(e => e.EventType == "pageview").CustomData.ToJsonElement().GetProperty("visitorId").GetString().Should().Be("test_visitor");
+        app.Storage.Files().Should().BeEmpty("with a client bucket the local folder is not written");
+    }
+
+    [Test]
+    public async Task SeedEvents_NothingConfigured_LandInTheLocalFolderInTheSameLayout()
+    {
+        using var app = new CollectorApplication();
+
+        (await app.PostAsync(SeedSingleEvent)).StatusCode.Should().Be(HttpStatusCode.Accepted);
+        (await app.PostAsync(SeedBatch)).StatusCode.Should().Be(HttpStatusCode.Accepted);
+
+        var keys = app.Storage.Files().Select(f => Path.GetRelativePath(app.Storage.Path, f).Replace('\\', '/')).ToList();
+        keys.Should().HaveCount(2).And.AllSatisfy(k => k.Should().MatchRegex(LayoutPattern));
+    }
+
+    [Test]
+    public async Task SeedEvents_ClientBucketMissing_AreRefusedWith503()
+    {
+        using var app = WithS3(new CollectorApplication(), _server, "missing-" + Guid.NewGuid().ToString("N")[..12], backupBucket: null);
+
+        var response = await app.PostAsync(SeedSingleEvent);
+
+        response.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable);
+        (await response.Content.ReadAsStringAsync()).Should().Contain("urn:evothesis:collector:write-failed");
+    }
+
+    public static CollectorApplication WithS3(CollectorApplication app, S3TestServer server, string clientBucket, string? backupBucket) =>
+        app.WithSetting("CLIENT_S3_BUCKET", clientBucket)
+            .WithSetting("BACKUP_S3_BUCKET", backupBucket)
+            .WithSetting("AWS_ENDPOINT_URL_S3", server.ServiceUrl)
+            .WithSetting("AWS_ACCESS_KEY_ID", S3TestServer.AccessKey)
+            .WithSetting("AWS_SECRET_ACCESS_KEY", S3TestServer.SecretKey);
+}
