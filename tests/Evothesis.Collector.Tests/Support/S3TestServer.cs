@@ -37,7 +37,7 @@ public sealed class S3TestServer : IAsyncDisposable
 
     public string ServiceUrl { get; }
 
-    /// <summary>The server shared by every test of the run; started on first use, stopped by <see cref="S3TestServerShutdown"/>.</summary>
+    /// <summary>The server shared by every test of the run; started on first use, stopped by the S3TestServerShutdown fixture.</summary>
     public static Task<S3TestServer> GetSharedAsync()
     {
         lock (SharedLock)

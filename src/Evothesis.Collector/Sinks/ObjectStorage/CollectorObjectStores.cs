@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Amazon.Runtime;
 using Amazon.S3;
 using Evothesis.Collector.Sinks.ObjectStorage.Internal;
 using Microsoft.Extensions.Configuration;
@@ -74,6 +75,16 @@ public sealed class CollectorObjectStores : IDisposable
             return (registered, false);
         }
 
-        return (S3ClientFactory.Create(_options, _services.GetService<IConfiguration>()), true);
+        try
+        {
+            return (S3ClientFactory.Create(_options, _services.GetService<IConfiguration>()), true);
+        }
+        catch (AmazonClientException ex)
+        {
+            throw new InvalidOperationException(
+                $"The S3 client cannot be created: {ex.Message}. Set AWS_REGION (or Evothesis:S3:Region) for AWS, or " +
+                "AWS_ENDPOINT_URL_S3 (or Evothesis:S3:ServiceUrl) for an S3-compatible store, or register an IAmazonS3.",
+                ex);
+        }
     }
 }

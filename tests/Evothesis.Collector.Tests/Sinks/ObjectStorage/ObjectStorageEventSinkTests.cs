@@ -1,10 +1,12 @@
 using System.IO.Compression;
 using System.Text.Json;
+using Evothesis.Collector.Diagnostics;
 using Evothesis.Collector.Events;
 using Evothesis.Collector.Sinks.ObjectStorage;
 using Evothesis.Collector.Sinks.ObjectStorage.Internal;
 using Evothesis.Collector.Tests.Support;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Microsoft.Extensions.Logging.Testing;
 
 namespace Evothesis.Collector.Tests.Sinks.ObjectStorage;
@@ -191,6 +193,21 @@ public class ObjectStorageEventSinkTests
         (await store.ListKeysAsync()).Should().HaveCount(2);
         logger.Collector.GetSnapshot().Where(r => r.Id.Id == 1601).Should().ContainSingle()
             .Which.Message.Should().Contain("client_vip").And.Contain("vip-bucket");
+    }
+
+    [Test]
+    public async Task WriteAsync_EveryObject_IsCountedWithItsSize()
+    {
+        using var meterFactory = new TestMeterFactory();
+        var metrics = new ObjectStorageMetrics(new CollectorMetrics(meterFactory));
+        using var written = new MetricCollector<long>(meterFactory, CollectorMetrics.MeterName, "evothesis.collector.objects.written");
+        using var size = new MetricCollector<long>(meterFactory, CollectorMetrics.MeterName, "evothesis.collector.objects.size");
+        var sink = new ObjectStorageEventSink(new LocalFolderObjectStore(_root.Path), null, null, null, false, 1, metrics, NullLogger.Instance);
+
+        await sink.WriteAsync(new EventBatch(Guid.CreateVersion7(), TestEvents.ReceivedAt, [TestEvents.Create(clientId: "a"), TestEvents.Create(clientId: "b")]), default);
+
+        written.GetMeasurementSnapshot().Should().HaveCount(2).And.OnlyContain(m => m.Value == 1 && (string?)m.Tags["evothesis.object_store"] == "local");
+        size.GetMeasurementSnapshot().Select(m => m.Value).Should().BeEquivalentTo(_root.Files().Select(f => new FileInfo(f).Length));
     }
 
     private IEnumerable<string> Relative(IEnumerable<string> files) =>
