@@ -284,6 +284,7 @@ public sealed class S3ObjectStore : IObjectStore
         var partCount = (int)((content.Count + _partSize - 1) / _partSize);
         ObjectStorageLog.MultipartUpload(_logger, request.Key, Name, content.Count, partCount);
         var parts = new PartETag[partCount];
+        CompleteMultipartUploadResponse completed;
         try
         {
             await Parallel.ForAsync(
@@ -298,39 +299,37 @@ public sealed class S3ObjectStore : IObjectStore
                     parts[index] = await UploadPartAsync(request.Key, uploadId, index + 1, slice, index == partCount - 1, token).ConfigureAwait(false);
                 }).ConfigureAwait(false);
 
-            CompleteMultipartUploadResponse completed;
-            try
+            completed = await _client.CompleteMultipartUploadAsync(
+                new CompleteMultipartUploadRequest
+                {
+                    BucketName = BucketName,
+                    Key = request.Key,
+                    UploadId = uploadId,
+                    PartETags = [.. parts],
+                },
+                cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            // Until the upload is completed its parts are stored (and billed) apart from any object: release them.
+            await AbortQuietlyAsync(request.Key, uploadId).ConfigureAwait(false);
+            if (ex is ObjectStoreException || !IsStoreFailure(ex, cancellationToken))
             {
-                completed = await _client.CompleteMultipartUploadAsync(
-                    new CompleteMultipartUploadRequest
-                    {
-                        BucketName = BucketName,
-                        Key = request.Key,
-                        UploadId = uploadId,
-                        PartETags = [.. parts],
-                    },
-                    cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (IsStoreFailure(ex, cancellationToken))
-            {
-                throw Translate(ex, request.Key, "complete the multipart upload of");
+                throw;
             }
 
-            // S3 defines a multipart ETag as the MD5 of the parts' binary MD5s, "-" and the part count; stores
-            // that answer in another form are checked part by part only.
-            if (_verifyIntegrity && completed.ETag is { } etag && etag.Trim('"').Contains('-', StringComparison.Ordinal)
-                && completed.ServerSideEncryptionMethod != ServerSideEncryptionMethod.AWSKMS
-                && completed.ServerSideEncryptionMethod != ServerSideEncryptionMethod.AWSKMSDSSE
-                && !ETagEquals(etag, MultipartETag(parts)))
-            {
-                await DeleteQuietlyAsync(request.Key).ConfigureAwait(false);
-                throw IntegrityFailure(request.Key, etag);
-            }
+            throw Translate(ex, request.Key, "complete the multipart upload of");
         }
-        catch
+
+        // S3 defines a multipart ETag as the MD5 of the parts' binary MD5s, "-" and the part count; stores that
+        // answer in another form are checked part by part only.
+        if (_verifyIntegrity && completed.ETag is { } etag && etag.Trim('"').Contains('-', StringComparison.Ordinal)
+            && completed.ServerSideEncryptionMethod != ServerSideEncryptionMethod.AWSKMS
+            && completed.ServerSideEncryptionMethod != ServerSideEncryptionMethod.AWSKMSDSSE
+            && !ETagEquals(etag, MultipartETag(parts)))
         {
-            await AbortQuietlyAsync(request.Key, uploadId).ConfigureAwait(false);
-            throw;
+            await DeleteQuietlyAsync(request.Key).ConfigureAwait(false);
+            throw IntegrityFailure(request.Key, etag);
         }
     }
 
