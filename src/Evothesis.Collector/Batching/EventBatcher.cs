@@ -61,6 +61,10 @@ internal sealed class EventBatcher : IAsyncDisposable
         metrics.ObserveQueueDepth(() => Interlocked.Read(ref _queued));
     }
 
+    /// <summary>Raised by the flusher each time it starts waiting for more events of a partial batch.</summary>
+    /// <remarks>Lets tests advance a fake clock only once the flusher is waiting on it.</remarks>
+    internal event Action? WaitingForMoreEvents;
+
     /// <summary>Gets the number of events accepted and not yet written.</summary>
     public long QueuedEvents => Interlocked.Read(ref _queued);
 
@@ -186,6 +190,7 @@ internal sealed class EventBatcher : IAsyncDisposable
 
                     interval ??= Task.Delay(_options.FlushInterval, _time, intervalCancellation.Token);
                     moreEvents = reader.WaitToReadAsync().AsTask();
+                    WaitingForMoreEvents?.Invoke();
                     var first = await Task.WhenAny(moreEvents, interval).ConfigureAwait(false);
                     if (first == interval)
                     {

@@ -19,6 +19,8 @@ namespace Evothesis.Collector.Ingestion.Internal;
 /// </remarks>
 internal sealed class CollectRequestParser
 {
+    private static ReadOnlySpan<byte> Utf8ByteOrderMark => [0xEF, 0xBB, 0xBF];
+
     private readonly RequestLimitsOptions _limits;
     private readonly byte[] _body;
     private readonly int _start;
@@ -41,7 +43,7 @@ internal sealed class CollectRequestParser
     /// <exception cref="CollectorProblemException">The request is refused as a whole.</exception>
     public static ParsedRequest Parse(byte[] body, int length, RequestLimitsOptions limits)
     {
-        var start = body.AsSpan(0, length).StartsWith("\xEF\xBB\xBF"u8) ? 3 : 0;
+        var start = body.AsSpan(0, length).StartsWith(Utf8ByteOrderMark) ? 3 : 0;
         var parser = new CollectRequestParser(body, start, limits);
         var reader = new Utf8JsonReader(
             body.AsSpan(start, length - start),
@@ -100,9 +102,7 @@ internal sealed class CollectRequestParser
         var reason = fields.RejectReason();
         if (reason is not null)
         {
-            throw reason == RejectionReasons.MissingEventType
-                ? new CollectorProblemException(400, ProblemTypes.InvalidEvent, "Invalid event", "The event has no 'eventType'.")
-                : new CollectorProblemException(400, ProblemTypes.InvalidEvent, "Invalid event", $"The event is invalid: {reason}.");
+            throw new CollectorProblemException(400, ProblemTypes.InvalidEvent, "Invalid event", $"The event is invalid: {RejectionReasons.Describe(reason)}.");
         }
 
         var parsed = new ParsedEvent
@@ -142,7 +142,7 @@ internal sealed class CollectRequestParser
         var envelopeReason = envelope.InvalidReason;
         if (envelopeReason is not null)
         {
-            throw new CollectorProblemException(400, ProblemTypes.InvalidEvent, "Invalid batch", $"The batch envelope is invalid: {envelopeReason}.");
+            throw new CollectorProblemException(400, ProblemTypes.InvalidEvent, "Invalid batch", $"The batch envelope is invalid: {RejectionReasons.Describe(envelopeReason)}.");
         }
 
         var members = envelope.Members!;

@@ -32,4 +32,21 @@ internal static class RejectionReasons
     public const string InvalidSiteId = "invalid_site_id";
     public const string InvalidPageData = "invalid_page_data";
     public const string InvalidEventData = "invalid_event_data";
+
+    /// <summary>Explains a reason in words, for problem details.</summary>
+    public static string Describe(string reason) => reason switch
+    {
+        NotAnObject => "each event must be a JSON object",
+        MissingEventType => "it has no 'eventType'",
+        InvalidEventType => "'eventType' must be a non-empty string",
+        NestedBatch => "a batch cannot contain a batch",
+        InvalidCharacter => "it contains a character that cannot be stored (NUL or an unpaired surrogate)",
+        SiteMismatch => "its siteId differs from the site the request was authorized for",
+        InvalidEventId => "'eventId' must be a string or a number",
+        InvalidSessionId => "'sessionId' must be a string or a number",
+        InvalidSiteId => "'siteId' must be a string",
+        InvalidPageData => "'page_data' must be an object",
+        InvalidEventData => "'event_data' must be an object",
+        _ => reason,
+    };
 }

@@ -1,0 +1,320 @@
+using Evothesis.Collector.Batching;
+using Evothesis.Collector.Diagnostics;
+using Evothesis.Collector.Events;
+using Evothesis.Collector.Sinks;
+using Evothesis.Collector.Tests.Support;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Evothesis.Collector.Tests.Batching;
+
+public class EventBatcherTests
+{
+    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(10);
+
+    private FakeTimeProvider _time = null!;
+    private CollectorMetrics _metrics = null!;
+    private TestMeterFactory _meterFactory = null!;
+
+    [SetUp]
+    public void SetUp()
+    {
+        _time = new FakeTimeProvider(TestEvents.ReceivedAt);
+        _meterFactory = new TestMeterFactory();
+        _metrics = new CollectorMetrics(_meterFactory);
+    }
+
+    [TearDown]
+    public void TearDown() => _meterFactory.Dispose();
+
+    [Test]
+    public async Task TryEnqueue_BatchSizeReached_WritesAtOnceWithoutWaitingForTheInterval()
+    {
+        var sink = new InMemoryEventSink();
+        await using var batcher = Create(sink, o => o.BatchSize = 10);
+        batcher.Start();
+
+        batcher.TryEnqueue(TestEvents.Many(4), out var first).Should().Be(EnqueueStatus.Queued);
+        batcher.TryEnqueue(TestEvents.Many(6), out var second).Should().Be(EnqueueStatus.Queued);
+
+        await Task.WhenAll(first!, second!).WaitAsync(Deadline);
+        sink.Batches.Should().ContainSingle().Which.Count.Should().Be(10, "two requests share one write");
+    }
+
+    [Test]
+    public async Task TryEnqueue_PartialBatch_IsWrittenWhenTheFlushIntervalPasses()
+    {
+        var sink = new InMemoryEventSink();
+        await using var batcher = Create(sink, o =>
+        {
+            o.BatchSize = 100;
+            o.FlushInterval = TimeSpan.FromMilliseconds(200);
+        });
+        var waiting = WaitingSignal(batcher);
+        batcher.Start();
+
+        batcher.TryEnqueue(TestEvents.Many(3), out var written);
+        await waiting.Task.WaitAsync(Deadline);
+
+        _time.Advance(TimeSpan.FromMilliseconds(199));
+        sink.Batches.Should().BeEmpty("the interval has not passed");
+        written!.IsCompleted.Should().BeFalse("a durable request waits for its write");
+
+        _time.Advance(TimeSpan.FromMilliseconds(1));
+        await written.WaitAsync(Deadline);
+        sink.Batches.Should().ContainSingle().Which.Count.Should().Be(3);
+    }
+
+    [Test]
+    public async Task TryEnqueue_OneRequestLargerThanTheBatchSize_IsNeverSplit()
+    {
+        var sink = new InMemoryEventSink();
+        await using var batcher = Create(sink, o => o.BatchSize = 5);
+        batcher.Start();
+
+        batcher.TryEnqueue(TestEvents.Many(3), out var first);
+        batcher.TryEnqueue(TestEvents.Many(8), out var second);
+        await Task.WhenAll(first!, second!).WaitAsync(Deadline);
+
+        sink.Batches.Sum(b => b.Count).Should().Be(11);
+        sink.Batches.Should().OnlyContain(b => b.Count == 3 || b.Count == 8 || b.Count == 11);
+    }
+
+    [Test]
+    public async Task TryEnqueue_QueueFull_IsRefusedAndNothingIsLost()
+    {
+        var sink = new BlockingEventSink();
+        await using var batcher = Create(sink, o =>
+        {
+            o.BatchSize = 5;
+            o.QueueCapacity = 10;
+        });
+        batcher.Start();
+
+        batcher.TryEnqueue(TestEvents.Many(5), out var inFlight).Should().Be(EnqueueStatus.Queued);
+        await sink.Entered.WaitAsync(Deadline);
+        batcher.TryEnqueue(TestEvents.Many(5), out var queued).Should().Be(EnqueueStatus.Queued);
+
+        batcher.TryEnqueue(TestEvents.Many(1), out var refused).Should().Be(EnqueueStatus.QueueFull);
+        refused.Should().BeNull();
+        batcher.QueuedEvents.Should().Be(10);
+
+        sink.Release();
+        await Task.WhenAll(inFlight!, queued!).WaitAsync(Deadline);
+        sink.Written.Sum(b => b.Count).Should().Be(10);
+        batcher.QueuedEvents.Should().Be(0);
+        batcher.TryEnqueue(TestEvents.Many(1), out _).Should().Be(EnqueueStatus.Queued, "room was freed by the write");
+    }
+
+    [Test]
+    public async Task SinkFailure_FailsTheWaitingRequests_AndCountsNoSuccess()
+    {
+        var sink = new ThrowingEventSink();
+        await using var batcher = Create(sink, o => o.BatchSize = 2);
+        using var written = new MetricCollector<long>(_meterFactory, CollectorMetrics.MeterName, "evothesis.collector.events.written");
+        using var failures = new MetricCollector<long>(_meterFactory, CollectorMetrics.MeterName, "evothesis.collector.sink.failures");
+        batcher.Start();
+
+        batcher.TryEnqueue(TestEvents.Many(2), out var task);
+
+        var failure = await FluentActions.Awaiting(() => task!.WaitAsync(Deadline)).Should().ThrowAsync<BatchWriteException>();
+        failure.Which.Reason.Should().Be("sink_failure");
+        failure.Which.InnerException.Should().BeOfType<IOException>();
+        written.GetMeasurementSnapshot().Should().BeEmpty();
+        failures.GetMeasurementSnapshot().Should().ContainSingle().Which.Tags["sink"].Should().Be("throwing");
+        batcher.LastWriteFailed.Should().BeTrue();
+        batcher.QueuedEvents.Should().Be(0);
+    }
+
+    [Test]
+    public async Task SinkFailure_InEnqueuedMode_CountsAndLogsTheAcknowledgedEventsAsDropped()
+    {
+        var sink = new ThrowingEventSink();
+        await using var batcher = Create(sink, o =>
+        {
+            o.BatchSize = 3;
+            o.AckMode = AckMode.Enqueued;
+        });
+        using var dropped = new MetricCollector<long>(_meterFactory, CollectorMetrics.MeterName, "evothesis.collector.events.dropped");
+        batcher.Start();
+
+        batcher.TryEnqueue(TestEvents.Many(3), out var task).Should().Be(EnqueueStatus.Queued);
+        task.Should().BeNull("enqueued mode does not wait for the write");
+
+        await dropped.WaitForMeasurementsAsync(1).WaitAsync(Deadline);
+        var measurement = dropped.GetMeasurementSnapshot().Single();
+        measurement.Value.Should().Be(3);
+        measurement.Tags["reason"].Should().Be("sink_failure");
+    }
+
+    [Test]
+    public async Task AllSinks_ReceiveTheSameBatch_AndAnyFailureFailsIt()
+    {
+        var good = new InMemoryEventSink();
+        var bad = new ThrowingEventSink();
+        await using var batcher = Create([good, bad], o => o.BatchSize = 1);
+        batcher.Start();
+
+        batcher.TryEnqueue(TestEvents.Many(1), out var task);
+
+        await FluentActions.Awaiting(() => task!.WaitAsync(Deadline)).Should().ThrowAsync<BatchWriteException>();
+        good.Batches.Should().ContainSingle();
+        bad.Attempts.Should().Be(1);
+    }
+
+    [Test]
+    public async Task SinkTimeout_CancelsAHangingWrite_AndFailsTheRequests()
+    {
+        var sink = new BlockingEventSink();
+        await using var batcher = Create(sink, o =>
+        {
+            o.BatchSize = 1;
+            o.SinkTimeout = TimeSpan.FromSeconds(5);
+        });
+        batcher.Start();
+
+        batcher.TryEnqueue(TestEvents.Many(1), out var task);
+        await sink.Entered.WaitAsync(Deadline);
+        _time.Advance(TimeSpan.FromSeconds(5));
+
+        await FluentActions.Awaiting(() => task!.WaitAsync(Deadline)).Should().ThrowAsync<BatchWriteException>();
+    }
+
+    [Test]
+    public async Task StopAsync_DrainsEverythingQueued_AndRefusesNewEvents()
+    {
+        var sink = new InMemoryEventSink();
+        var batcher = Create(sink, o =>
+        {
+            o.BatchSize = 1000;
+            o.FlushInterval = TimeSpan.FromMinutes(5);
+        });
+        batcher.Start();
+        batcher.TryEnqueue(TestEvents.Many(7), out var first);
+        batcher.TryEnqueue(TestEvents.Many(5), out var second);
+
+        await batcher.StopAsync(CancellationToken.None).WaitAsync(Deadline);
+
+        sink.Events.Should().HaveCount(12, "stopping writes what is queued without waiting for the interval");
+        first!.IsCompletedSuccessfully.Should().BeTrue();
+        second!.IsCompletedSuccessfully.Should().BeTrue();
+        batcher.TryEnqueue(TestEvents.Many(1), out _).Should().Be(EnqueueStatus.ShuttingDown);
+        await batcher.DisposeAsync();
+    }
+
+    [Test]
+    public async Task StopAsync_BudgetRunsOut_CancelsTheWriteAndFailsTheWaitingRequests()
+    {
+        var sink = new BlockingEventSink();
+        var batcher = Create(sink, o => o.BatchSize = 1);
+        batcher.Start();
+        batcher.TryEnqueue(TestEvents.Many(1), out var task);
+        await sink.Entered.WaitAsync(Deadline);
+
+        using var budget = new CancellationTokenSource();
+        await budget.CancelAsync();
+        await batcher.StopAsync(budget.Token).WaitAsync(Deadline);
+
+        var failure = await FluentActions.Awaiting(() => task!.WaitAsync(Deadline)).Should().ThrowAsync<BatchWriteException>();
+        failure.Which.Reason.Should().Be("shutdown");
+        await batcher.DisposeAsync();
+    }
+
+    [Test]
+    public async Task StopAsync_NeverStarted_StillWritesWhatWasQueued()
+    {
+        var sink = new InMemoryEventSink();
+        var batcher = Create(sink);
+        batcher.TryEnqueue(TestEvents.Many(2), out var task);
+
+        await batcher.StopAsync(CancellationToken.None).WaitAsync(Deadline);
+
+        await task!.WaitAsync(Deadline);
+        sink.Events.Should().HaveCount(2);
+        await batcher.DisposeAsync();
+    }
+
+    [Test]
+    public async Task Flush_BatchId_IsAUuidV7AndEventsKeepArrivalOrder()
+    {
+        var sink = new InMemoryEventSink();
+        await using var batcher = Create(sink, o => o.BatchSize = 4);
+        batcher.Start();
+        var events = TestEvents.Many(4);
+
+        batcher.TryEnqueue(events.Take(2).ToList(), out var first);
+        batcher.TryEnqueue(events.Skip(2).ToList(), out var second);
+        await Task.WhenAll(first!, second!).WaitAsync(Deadline);
+
+        var batch = sink.Batches.Single();
+        batch.Id.Version.Should().Be(7);
+        batch.CreatedAt.Should().Be(_time.GetUtcNow());
+        batch.Events.Should().Equal(events);
+    }
+
+    [Test]
+    public async Task Observers_AreToldOnlyAboutWrittenBatches()
+    {
+        var observer = new RecordingObserver();
+        var sink = new ThrowingEventSink();
+        await using var batcher = Create([sink], o => o.BatchSize = 1, observer);
+        batcher.Start();
+
+        batcher.TryEnqueue(TestEvents.Many(1), out var failed);
+        await FluentActions.Awaiting(() => failed!.WaitAsync(Deadline)).Should().ThrowAsync<BatchWriteException>();
+        sink.Failing = false;
+        batcher.TryEnqueue(TestEvents.Many(1), out var succeeded);
+        await succeeded!.WaitAsync(Deadline);
+
+        observer.Batches.Should().ContainSingle();
+        batcher.LastWriteFailed.Should().BeFalse();
+    }
+
+    [Test]
+    public async Task QueueDepth_IsObservable()
+    {
+        var sink = new BlockingEventSink();
+        await using var batcher = Create(sink, o => o.BatchSize = 2);
+        using var depth = new MetricCollector<long>(_meterFactory, CollectorMetrics.MeterName, "evothesis.collector.queue.depth");
+        batcher.Start();
+
+        batcher.TryEnqueue(TestEvents.Many(2), out var task);
+        await sink.Entered.WaitAsync(Deadline);
+        depth.RecordObservableInstruments();
+
+        depth.LastMeasurement!.Value.Should().Be(2);
+        sink.Release();
+        await task!.WaitAsync(Deadline);
+    }
+
+    private EventBatcher Create(IEventSink sink, Action<BatchingOptions>? configure = null) => Create([sink], configure);
+
+    private EventBatcher Create(IEventSink[] sinks, Action<BatchingOptions>? configure = null, IBatchCommitObserver? observer = null)
+    {
+        var options = new CollectorOptions();
+        configure?.Invoke(options.Batching);
+        return new EventBatcher(
+            new SinkSet(sinks, Options.Create(options), new CollectorPaths()),
+            observer is null ? [] : [observer],
+            Options.Create(options),
+            _time,
+            _metrics,
+            NullLogger<EventBatcher>.Instance);
+    }
+
+    private static TaskCompletionSource WaitingSignal(EventBatcher batcher)
+    {
+        var signal = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        batcher.WaitingForMoreEvents += () => signal.TrySetResult();
+        return signal;
+    }
+
+    private sealed class RecordingObserver : IBatchCommitObserver
+    {
+        public List<EventBatch> Batches { get; } = [];
+
+        public void OnCommitted(EventBatch batch) => Batches.Add(batch);
+    }
+}

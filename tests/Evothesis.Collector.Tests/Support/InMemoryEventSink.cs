@@ -1,0 +1,30 @@
+using System.Collections.Concurrent;
+using Evothesis.Collector.Events;
+using Evothesis.Collector.Sinks;
+
+namespace Evothesis.Collector.Tests.Support;
+
+/// <summary>A sink that keeps every batch it is given and signals each write.</summary>
+public sealed class InMemoryEventSink : IEventSink
+{
+    private readonly ConcurrentQueue<EventBatch> _batches = new();
+    private TaskCompletionSource _written = NewSignal();
+
+    public string Name => "memory";
+
+    public IReadOnlyList<EventBatch> Batches => _batches.ToArray();
+
+    public IReadOnlyList<CollectedEvent> Events => _batches.SelectMany(b => b.Events).ToArray();
+
+    /// <summary>Gets a task that completes at the next write.</summary>
+    public Task NextWrite => Volatile.Read(ref _written).Task;
+
+    public ValueTask WriteAsync(EventBatch batch, CancellationToken cancellationToken)
+    {
+        _batches.Enqueue(batch);
+        Interlocked.Exchange(ref _written, NewSignal()).TrySetResult();
+        return ValueTask.CompletedTask;
+    }
+
+    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+}
