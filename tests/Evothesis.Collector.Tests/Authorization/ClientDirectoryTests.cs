@@ -7,13 +7,13 @@ namespace Evothesis.Collector.Tests.Authorization;
 /// <summary>Looking clients up by id: the clients file as the default directory, and its registration.</summary>
 public sealed class ClientDirectoryTests
 {
-    private string _folder = null!;
+    private TempDirectory _folder = null!;
 
     [SetUp]
-    public void CreateFolder() => _folder = Directory.CreateTempSubdirectory("evothesis-directory-tests-").FullName;
+    public void CreateFolder() => _folder = new TempDirectory();
 
     [TearDown]
-    public void DeleteFolder() => Directory.Delete(_folder, recursive: true);
+    public void DeleteFolder() => _folder.Dispose();
 
     [Test]
     public async Task FindClientAsync_ClientOfTheClientsFile_ReturnsItsConfiguration()
@@ -79,7 +79,7 @@ public sealed class ClientDirectoryTests
     public async Task FindClientAsync_AuthorizerThatIsNoDirectory_FailsNamingTheMissingRegistration()
     {
         var collection = new ServiceCollection();
-        collection.AddEvothesisCollector(o => o.Authorization.ClientsFile = Path.Combine(_folder, "none.json"))
+        collection.AddEvothesisCollector(o => o.Authorization.ClientsFile = Path.Combine(_folder.Path, "none.json"))
             .UseDomainAuthorizer<RefusingDomainAuthorizer>();
         using var services = collection.BuildServiceProvider();
 
@@ -104,7 +104,7 @@ public sealed class ClientDirectoryTests
 
     private string ClientsFile(string json)
     {
-        var path = Path.Combine(_folder, "clients.json");
+        var path = Path.Combine(_folder.Path, "clients.json");
         File.WriteAllText(path, json);
         return path;
     }

@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using Evothesis.Collector.Authorization;
 using Evothesis.Collector.Tests.Support;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
@@ -14,7 +15,7 @@ public sealed partial class PixelEndpointTests
     [Test]
     public async Task Get_ClientOfTheClientsFile_ServesTheScriptWithItsConfiguration()
     {
-        await using var app = new SampleApplication();
+        await using var app = new CollectorApplication();
         using var client = app.CreateClient();
 
         using var response = await client.GetAsync(new Uri("/pixel/client_test/tracking.js", UriKind.Relative));
@@ -38,7 +39,7 @@ public sealed partial class PixelEndpointTests
     [Test]
     public async Task Get_ClientWithASalt_ServesItsPrivacyModeAndNeverTheSalt()
     {
-        await using var app = new SampleApplication();
+        await using var app = new CollectorApplication();
         using var client = app.CreateClient();
 
         var script = await client.GetStringAsync(new Uri("/pixel/client_acme_corp/tracking.js", UriKind.Relative));
@@ -53,12 +54,10 @@ public sealed partial class PixelEndpointTests
     [Test]
     public async Task Get_ConfiguredPixelSettings_AreEmbedded()
     {
-        await using var app = new SampleApplication(
-            "Development",
-            null,
-            ("Sample:Pixel:CollectorEndpoint", "https://collect.example.net/collect"),
-            ("Sample:Pixel:BatchSize", "7"),
-            ("Sample:Pixel:FlushInterval", "00:00:01.5"));
+        await using var app = new CollectorApplication()
+            .WithSetting("Sample:Pixel:CollectorEndpoint", "https://collect.example.net/collect")
+            .WithSetting("Sample:Pixel:BatchSize", "7")
+            .WithSetting("Sample:Pixel:FlushInterval", "00:00:01.5");
         using var client = app.CreateClient();
 
         using var config = EmbeddedConfig(await client.GetStringAsync(new Uri("/pixel/client_test/tracking.js", UriKind.Relative)));
@@ -72,7 +71,7 @@ public sealed partial class PixelEndpointTests
     [TestCase("client_test2")]
     public async Task Get_UnknownClient_Returns404(string clientId)
     {
-        await using var app = new SampleApplication();
+        await using var app = new CollectorApplication();
         using var client = app.CreateClient();
 
         using var response = await client.GetAsync(new Uri($"/pixel/{clientId}/tracking.js", UriKind.Relative));
@@ -90,7 +89,7 @@ public sealed partial class PixelEndpointTests
     public async Task Get_ClientIdThatIsNoPlainIdentifier_Returns404WithoutLookup(string clientId)
     {
         var directory = new CountingClientDirectory();
-        await using var app = new SampleApplication(services: s => s.Replace(ServiceDescriptor.Singleton<IClientDirectory>(directory)));
+        await using var app = new CollectorApplication().WithServices(s => s.Replace(ServiceDescriptor.Singleton<IClientDirectory>(directory)));
         using var client = app.CreateClient();
 
         using var response = await client.GetAsync(new Uri($"/pixel/{clientId}/tracking.js", UriKind.Relative));
@@ -102,7 +101,7 @@ public sealed partial class PixelEndpointTests
     [Test]
     public async Task Get_WithTheETagOfTheCurrentScript_Returns304()
     {
-        await using var app = new SampleApplication();
+        await using var app = new CollectorApplication();
         using var client = app.CreateClient();
         using var first = await client.GetAsync(new Uri("/pixel/client_test/tracking.js", UriKind.Relative));
         var etag = first.Headers.ETag!;
@@ -118,7 +117,7 @@ public sealed partial class PixelEndpointTests
     [Test]
     public async Task Get_DirectoryUnavailable_Returns503WithRetryAfter()
     {
-        await using var app = new SampleApplication(services: s => s.Replace(ServiceDescriptor.Singleton<IClientDirectory, UnavailableClientDirectory>()));
+        await using var app = new CollectorApplication().WithServices(s => s.Replace(ServiceDescriptor.Singleton<IClientDirectory, UnavailableClientDirectory>()));
         using var client = app.CreateClient();
 
         using var response = await client.GetAsync(new Uri("/pixel/client_test/tracking.js", UriKind.Relative));
@@ -130,7 +129,8 @@ public sealed partial class PixelEndpointTests
     [Test]
     public async Task Get_InProduction_ServesNeitherPixelNorDemoSite()
     {
-        await using var app = new SampleApplication("Production");
+        await using var development = new CollectorApplication();
+        await using var app = development.WithWebHostBuilder(builder => builder.UseEnvironment("Production"));
         using var client = app.CreateClient();
 
         using var pixel = await client.GetAsync(new Uri("/pixel/client_test/tracking.js", UriKind.Relative));
@@ -146,7 +146,7 @@ public sealed partial class PixelEndpointTests
     [TestCase("/assets/site.css", "--brand")]
     public async Task Get_DemoSiteInDevelopment_ServesTheTestingFolder(string path, string expected)
     {
-        await using var app = new SampleApplication();
+        await using var app = new CollectorApplication();
         using var client = app.CreateClient();
 
         using var response = await client.GetAsync(new Uri(path, UriKind.Relative));
