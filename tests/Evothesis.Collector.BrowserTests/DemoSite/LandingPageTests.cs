@@ -21,6 +21,7 @@ public sealed class LandingPageTests : BrowserTest
         (await loaded).Text.Should().Be("[Evothesis] Analytics pixel loaded for client: client_test");
         (await Page.TitleAsync()).Should().Contain("Summit & Co.");
         await WaitForPixelIdleAsync(1);
+        ConsoleMessages.Should().NotContain(m => m.StartsWith("error:", StringComparison.Ordinal), "the demo runs without errors");
         await ScreenshotAsync("index", "index.html, the landing page");
     }
 
