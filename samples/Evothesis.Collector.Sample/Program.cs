@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using Evothesis.Collector.Sample.Pixel;
 
 var builder = WebApplication.CreateBuilder(args);
 
@@ -11,6 +12,13 @@ if (string.IsNullOrEmpty(builder.Configuration["urls"]))
 
 builder.Services.AddEvothesisCollector(builder.Configuration.GetSection("Evothesis"));
 builder.Services.AddHealthChecks().AddEvothesisCollector();
+builder.Services.AddOptions<PixelOptions>()
+    .BindConfiguration(PixelOptions.SectionName)
+    .ValidateDataAnnotations()
+    .Validate(
+        o => o.FlushInterval >= TimeSpan.FromMilliseconds(50) && o.FlushInterval <= TimeSpan.FromMinutes(10),
+        $"{PixelOptions.SectionName}:FlushInterval must be from 50 milliseconds to 10 minutes.")
+    .ValidateOnStart();
 
 var app = builder.Build();
 
@@ -33,10 +41,20 @@ if (!string.IsNullOrEmpty(adminKey))
     });
 }
 
-app.MapEvothesisCollector();
+// The demo integration site (testing/) at /, and the development pixel its pages load: Development only
+// unless Sample:DemoSite:Enabled / Sample:Pixel:Enabled say otherwise.
+app.UseDemoSite();
+
+const string collectPath = "/collect";
+app.MapEvothesisCollector(collectPath);
 if (app.Environment.IsDevelopment() || !string.IsNullOrEmpty(adminKey))
 {
     app.MapEvothesisRecentEvents();
+}
+
+if (app.Configuration.GetValue<bool?>($"{PixelOptions.SectionName}:Enabled") ?? app.Environment.IsDevelopment())
+{
+    app.MapDevelopmentPixel(collectPath);
 }
 
 app.MapHealthChecks("/health");

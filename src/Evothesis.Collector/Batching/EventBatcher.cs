@@ -10,8 +10,8 @@ namespace Evothesis.Collector.Batching;
 
 /// <summary>
 /// The queue between requests and sinks. Requests add their events; one flusher takes them out in
-/// batches, closed when they reach <see cref="BatchingOptions.BatchSize"/> or when their first event has
-/// waited <see cref="BatchingOptions.FlushInterval"/>, and writes each batch to every sink.
+/// batches, closed when they reach <see cref="BatchingOptions.BatchSize"/> or when their oldest event has
+/// waited <see cref="BatchingOptions.FlushInterval"/> since it was queued, and writes each batch to every sink.
 /// </summary>
 /// <remarks>
 /// Group commit: in <see cref="AckMode.Durable"/> mode each request gets a task that completes when the
@@ -104,7 +104,7 @@ internal sealed class EventBatcher : IAsyncDisposable
         var completion = _options.AckMode == AckMode.Durable
             ? new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)
             : null;
-        if (!_channel.Writer.TryWrite(new PendingWrite(events, completion)))
+        if (!_channel.Writer.TryWrite(new PendingWrite(events, completion, _time.GetTimestamp())))
         {
             Interlocked.Add(ref _queued, -count);
             return EnqueueStatus.ShuttingDown;
@@ -188,7 +188,19 @@ internal sealed class EventBatcher : IAsyncDisposable
                         break;
                     }
 
-                    interval ??= Task.Delay(_options.FlushInterval, _time, intervalCancellation.Token);
+                    if (interval is null)
+                    {
+                        // The interval runs from the arrival of the batch's oldest event, not from now: events
+                        // that arrived while the previous batch was being written have waited already.
+                        var remaining = _options.FlushInterval - _time.GetElapsedTime(pending[0].EnqueuedAt);
+                        if (remaining <= TimeSpan.Zero)
+                        {
+                            break;
+                        }
+
+                        interval = Task.Delay(remaining, _time, intervalCancellation.Token);
+                    }
+
                     moreEvents = reader.WaitToReadAsync().AsTask();
                     WaitingForMoreEvents?.Invoke();
                     var first = await Task.WhenAny(moreEvents, interval).ConfigureAwait(false);
@@ -355,7 +367,7 @@ internal sealed class EventBatcher : IAsyncDisposable
         }
     }
 
-    private readonly record struct PendingWrite(IReadOnlyList<CollectedEvent> Events, TaskCompletionSource? Completion);
+    private readonly record struct PendingWrite(IReadOnlyList<CollectedEvent> Events, TaskCompletionSource? Completion, long EnqueuedAt);
 }
 
 /// <summary>The outcome of adding a request's events to the queue.</summary>

@@ -63,6 +63,21 @@ public static class CollectorBuilderExtensions
     }
 
     /// <summary>
+    /// Replaces the client directory (lookups by client id). By default the domain authorizer is the
+    /// directory when it implements <see cref="IClientDirectory"/>, as the embedded clients file does.
+    /// </summary>
+    /// <typeparam name="TDirectory">The directory type, resolved as a singleton.</typeparam>
+    /// <param name="builder">The collector builder.</param>
+    /// <returns>The builder.</returns>
+    public static ICollectorBuilder UseClientDirectory<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] TDirectory>(this ICollectorBuilder builder)
+        where TDirectory : class, IClientDirectory
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.Replace(ServiceDescriptor.Singleton<IClientDirectory, TDirectory>());
+        return builder;
+    }
+
+    /// <summary>
     /// Adds the collector's health check (named <c>evothesis-collector</c>): unhealthy when events are not
     /// being written, degraded when the queue is filling up.
     /// </summary>

@@ -65,6 +65,12 @@ public static class CollectorServiceCollectionExtensions
 
         services.TryAddSingleton<IDomainAuthorizer, ClientsFileDomainAuthorizer>();
 
+        // The authorizer doubles as the client directory when it can (the clients file does), so both answer
+        // from one source; with one that cannot, lookups fail with a message naming UseClientDirectory<T>().
+        services.TryAddSingleton<IClientDirectory>(sp =>
+            sp.GetRequiredService<IDomainAuthorizer>() as IClientDirectory
+            ?? new MissingClientDirectory(sp.GetRequiredService<IDomainAuthorizer>().GetType()));
+
         services.TryAddSingleton<InMemoryRecentEventStore>();
         services.TryAddSingleton<IRecentEventStore>(sp => sp.GetRequiredService<InMemoryRecentEventStore>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IBatchCommitObserver, InMemoryRecentEventStore>(

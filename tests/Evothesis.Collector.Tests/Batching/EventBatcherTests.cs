@@ -68,6 +68,27 @@ public class EventBatcherTests
     }
 
     [Test]
+    public async Task TryEnqueue_EventsThatWaitedDuringAWrite_AreWrittenWithoutWaitingAnotherInterval()
+    {
+        var sink = new BlockingEventSink();
+        await using var batcher = Create(sink, o =>
+        {
+            o.BatchSize = 2;
+            o.FlushInterval = TimeSpan.FromMilliseconds(200);
+        });
+        batcher.Start();
+        batcher.TryEnqueue(TestEvents.Many(2), out var first);
+        await sink.Entered.WaitAsync(Deadline);
+
+        batcher.TryEnqueue(TestEvents.Many(1), out var second);
+        _time.Advance(TimeSpan.FromMilliseconds(250));
+        sink.Release();
+
+        await Task.WhenAll(first!, second!).WaitAsync(Deadline);
+        sink.Written.Select(b => b.Count).Should().Equal(2, 1);
+    }
+
+    [Test]
     public async Task TryEnqueue_OneRequestLargerThanTheBatchSize_IsNeverSplit()
     {
         var sink = new InMemoryEventSink();

@@ -8,15 +8,18 @@ namespace Evothesis.Collector.Authorization.Internal;
 /// <summary>
 /// The embedded authorizer: a JSON file mapping domains to client configurations, for development and
 /// for deployments without pixel-management. Loaded once at start; a broken file stops the start.
+/// Also the default <see cref="IClientDirectory"/>: the same file answers lookups by client id.
 /// </summary>
-internal sealed class ClientsFileDomainAuthorizer : IDomainAuthorizer
+internal sealed class ClientsFileDomainAuthorizer : IDomainAuthorizer, IClientDirectory
 {
     private readonly FrozenDictionary<string, DomainAuthorization> _clients;
+    private readonly FrozenDictionary<string, ClientConfig> _byClientId;
 
     public ClientsFileDomainAuthorizer(IOptions<CollectorOptions> options, CollectorPaths paths, ILogger<ClientsFileDomainAuthorizer> logger)
     {
         var path = paths.Resolve(options.Value.Authorization.ClientsFile);
         _clients = Load(path, logger);
+        _byClientId = IndexByClientId(_clients);
     }
 
     /// <summary>Gets the domains the file authorizes.</summary>
@@ -24,6 +27,30 @@ internal sealed class ClientsFileDomainAuthorizer : IDomainAuthorizer
 
     public ValueTask<DomainAuthorization> AuthorizeAsync(string domain, CancellationToken cancellationToken) =>
         ValueTask.FromResult(_clients.GetValueOrDefault(domain) ?? DomainAuthorization.Unauthorized);
+
+    public ValueTask<ClientConfig?> FindClientAsync(string clientId, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(clientId);
+        return ValueTask.FromResult(_byClientId.GetValueOrDefault(clientId));
+    }
+
+    // A client usually owns several domains with one configuration. Should the file give its domains
+    // different ones, a lookup by id answers with the strictest privacy level among them: a client-wide
+    // view (such as its tracking script) must never be laxer than any of its domains.
+    internal static FrozenDictionary<string, ClientConfig> IndexByClientId(FrozenDictionary<string, DomainAuthorization> clients)
+    {
+        var byId = new Dictionary<string, ClientConfig>(StringComparer.Ordinal);
+        foreach (var authorization in clients.Values)
+        {
+            var config = authorization.Client!;
+            if (!byId.TryGetValue(config.ClientId, out var existing) || config.PrivacyLevel > existing.PrivacyLevel)
+            {
+                byId[config.ClientId] = config;
+            }
+        }
+
+        return byId.ToFrozenDictionary(StringComparer.Ordinal);
+    }
 
     internal static FrozenDictionary<string, DomainAuthorization> Load(string path, ILogger logger)
     {

@@ -2,7 +2,7 @@ using System.Net;
 using Evothesis.Collector.Sinks.ObjectStorage;
 using Evothesis.Collector.Tests.Support;
 
-namespace Evothesis.Collector.Tests.Samples;
+namespace Evothesis.Collector.Tests.Sample;
 
 /// <summary>
 /// The sample host with CLIENT_S3_BUCKET, BACKUP_S3_BUCKET and AWS_ENDPOINT_URL_S3 set (against s3rver), and with

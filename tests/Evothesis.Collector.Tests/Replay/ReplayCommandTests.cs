@@ -1,9 +1,10 @@
 using System.Net;
 using Evothesis.Collector.Replay;
 using Evothesis.Collector.Sinks.ObjectStorage;
+using Evothesis.Collector.Tests.Sample;
 using Evothesis.Collector.Tests.Support;
 
-namespace Evothesis.Collector.Tests.Samples;
+namespace Evothesis.Collector.Tests.Replay;
 
 /// <summary>evothesis-replay end to end: the sample host writes the backup bucket (s3rver), the command replays it.</summary>
 public sealed class ReplayCommandTests
