@@ -67,8 +67,11 @@ public sealed class S3ObjectStore : IObjectStore
         BucketName = bucketName;
         Name = "s3:" + bucketName;
 
-        // The aws-chunked trap: S3-compatible servers may keep the chunk framing as object content.
-        _useChunkEncoding = options.UseChunkEncoding ?? string.IsNullOrEmpty(client.Config.ServiceURL);
+        // The aws-chunked trap: S3-compatible servers may keep the chunk framing as object content. A custom
+        // endpoint shows either in the client's config or in the options (AWS_ENDPOINT_URL_S3, which the SDK
+        // may also apply on its own without setting ServiceURL).
+        _useChunkEncoding = options.UseChunkEncoding
+            ?? (string.IsNullOrEmpty(client.Config.ServiceURL) && string.IsNullOrWhiteSpace(options.ServiceUrl));
         _verifyIntegrity = options.VerifyIntegrity;
         _partSize = options.PartSize;
         _multipartThreshold = Math.Max(options.MultipartThreshold, options.PartSize);

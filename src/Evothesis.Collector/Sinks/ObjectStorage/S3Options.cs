@@ -82,8 +82,8 @@ public sealed class S3Options
     /// <summary>
     /// Gets or sets a value indicating whether uploads use <c>aws-chunked</c> content encoding (streaming
     /// signatures and trailing checksums). Some S3-compatible servers store the chunk framing inside the
-    /// object, which corrupts it silently. The default is <see langword="false"/> when the S3 client has a
-    /// custom endpoint (<see cref="ServiceUrl"/>) and <see langword="true"/> for AWS.
+    /// object, which corrupts it silently. The default is <see langword="false"/> when a custom endpoint is
+    /// set (<see cref="ServiceUrl"/>, or the S3 client's own <c>ServiceURL</c>) and <see langword="true"/> for AWS.
     /// </summary>
     public bool? UseChunkEncoding { get; set; }
 

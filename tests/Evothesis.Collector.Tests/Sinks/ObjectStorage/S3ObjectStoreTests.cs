@@ -215,6 +215,18 @@ public sealed class S3ObjectStoreTests
         (await act.Should().ThrowAsync<ObjectStoreException>()).Which.Error.Should().Be(ObjectStoreError.BucketNotFound);
     }
 
+    [Test]
+    public void UsesChunkEncoding_Default_IsOnForAwsAndOffForACustomEndpoint()
+    {
+        using var aws = new AmazonS3Client("key", "secret", Amazon.RegionEndpoint.EUWest1);
+
+        new S3ObjectStore(aws, "b").UsesChunkEncoding.Should().BeTrue();
+        new S3ObjectStore(aws, "b", new S3Options { ServiceUrl = "http://minio:9000" }).UsesChunkEncoding.Should().BeFalse(
+            "the SDK may apply AWS_ENDPOINT_URL_S3 without setting the client's ServiceURL");
+        new S3ObjectStore(_client, "b").UsesChunkEncoding.Should().BeFalse();
+        new S3ObjectStore(_client, "b", new S3Options { UseChunkEncoding = true }).UsesChunkEncoding.Should().BeTrue();
+    }
+
     private static async Task PutAsync(S3ObjectStore store, string key, byte[] content, Dictionary<string, string>? metadata = null)
     {
         using var stream = new MemoryStream(content);
