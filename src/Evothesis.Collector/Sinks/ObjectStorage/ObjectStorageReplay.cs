@@ -18,8 +18,9 @@ namespace Evothesis.Collector.Sinks.ObjectStorage;
 /// replaying the same range again, stores nothing twice.
 /// </para>
 /// <para>
-/// Objects are read client by client in key order (chronological within a client), one at a time, and written
-/// one batch at a time: the target sink is never written concurrently.
+/// Objects are written client by client in key order (chronological within a client), one batch at a time, so
+/// the target sink is never written concurrently; the next few objects are downloaded meanwhile
+/// (<see cref="ObjectReplayOptions.MaxConcurrentReads"/>).
 /// </para>
 /// </remarks>
 public static class ObjectStorageReplay
@@ -49,6 +50,7 @@ public static class ObjectStorageReplay
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(target);
         ArgumentNullException.ThrowIfNull(options);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxConcurrentReads, 1, nameof(options));
         if (options.From is { } from && options.To is { } to && to <= from)
         {
             throw new ArgumentException($"The replay range ends ({to:O}) before it starts ({from:O}).", nameof(options));
@@ -66,40 +68,55 @@ public static class ObjectStorageReplay
             options.To?.ToString("O", CultureInfo.InvariantCulture) ?? "the end");
 
         var result = new ObjectReplayResult();
-        await foreach (var clientPrefix in GetClientPrefixesAsync(source, prefix, options, cancellationToken).ConfigureAwait(false))
+
+        // Objects are downloaded and decoded a few ahead, and written one at a time in key order.
+        var reads = new Queue<ObjectRead>();
+        using var readCancellation = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        try
         {
-            foreach (var listPrefix in GetListPrefixes(clientPrefix, options))
+            await foreach (var clientPrefix in GetClientPrefixesAsync(source, prefix, options, cancellationToken).ConfigureAwait(false))
             {
-                await foreach (var entry in source.ListAsync(listPrefix, cancellationToken).ConfigureAwait(false))
+                foreach (var listPrefix in GetListPrefixes(clientPrefix, options))
                 {
-                    cancellationToken.ThrowIfCancellationRequested();
-                    if (!ObjectKeyLayout.TryParse(prefix, entry.Key, out var info))
+                    await foreach (var entry in source.ListAsync(listPrefix, cancellationToken).ConfigureAwait(false))
                     {
-                        result.ForeignObjects++;
-                        ObjectStorageLog.ForeignObjectSkipped(logger, entry.Key);
-                        continue;
-                    }
+                        cancellationToken.ThrowIfCancellationRequested();
+                        if (!ObjectKeyLayout.TryParse(prefix, entry.Key, out var info))
+                        {
+                            result.ForeignObjects++;
+                            ObjectStorageLog.ForeignObjectSkipped(logger, entry.Key);
+                            continue;
+                        }
 
-                    if (options.From is { } start && info.BatchCreatedAt < TruncateToSecond(start)
-                        || options.To is { } end && info.BatchCreatedAt >= end)
-                    {
-                        continue;
-                    }
+                        if (options.From is { } start && info.BatchCreatedAt < TruncateToSecond(start)
+                            || options.To is { } end && info.BatchCreatedAt >= end)
+                        {
+                            continue;
+                        }
 
-                    var events = await ReadAsync(source, entry.Key, options.SkipInvalidObjects, result, logger, cancellationToken).ConfigureAwait(false);
-                    if (events is null)
-                    {
-                        continue;
+                        reads.Enqueue(new ObjectRead(entry.Key, info, ReadAsync(source, entry.Key, readCancellation.Token)));
+                        if (reads.Count >= options.MaxConcurrentReads)
+                        {
+                            await WriteAsync(reads.Dequeue(), source, target, options, result, logger, cancellationToken).ConfigureAwait(false);
+                        }
                     }
+                }
+            }
 
-                    if (events.Count > 0 && !options.DryRun)
-                    {
-                        await target.WriteAsync(new EventBatch(info.BatchId, info.BatchCreatedAt, events), cancellationToken).ConfigureAwait(false);
-                    }
-
-                    result.Objects++;
-                    result.Events += events.Count;
-                    ObjectStorageLog.ObjectReplayed(logger, entry.Key, events.Count);
+            while (reads.Count > 0)
+            {
+                await WriteAsync(reads.Dequeue(), source, target, options, result, logger, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            if (reads.Count > 0)
+            {
+                // Stopped early: the reads ahead are not needed any more.
+                await readCancellation.CancelAsync().ConfigureAwait(false);
+                foreach (var read in reads)
+                {
+                    await ((Task)read.Events).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
                 }
             }
         }
@@ -108,41 +125,56 @@ public static class ObjectStorageReplay
         return result;
     }
 
-    private static async Task<List<CollectedEvent>?> ReadAsync(
+    private static async Task WriteAsync(
+        ObjectRead read,
         IObjectStore source,
-        string key,
-        bool skipInvalid,
+        IEventSink target,
+        ObjectReplayOptions options,
         ObjectReplayResult result,
         ILogger logger,
         CancellationToken cancellationToken)
+    {
+        List<CollectedEvent> events;
+        try
+        {
+            events = await read.Events.ConfigureAwait(false);
+        }
+        catch (InvalidDataException ex) when (options.SkipInvalidObjects)
+        {
+            result.AddInvalid(read.Key);
+            ObjectStorageLog.InvalidObjectSkipped(logger, ex, read.Key);
+            return;
+        }
+        catch (InvalidDataException ex)
+        {
+            throw new InvalidDataException(
+                $"'{read.Key}' in {source.Name} is not valid gzip NDJSON of stored events ({ex.Message}). Nothing of it was written; " +
+                "the objects before it were. Fix or remove the object, or replay with invalid objects skipped.",
+                ex);
+        }
+
+        if (events.Count > 0 && !options.DryRun)
+        {
+            await target.WriteAsync(new EventBatch(read.Info.BatchId, read.Info.BatchCreatedAt, events), cancellationToken).ConfigureAwait(false);
+        }
+
+        result.Objects++;
+        result.Events += events.Count;
+        ObjectStorageLog.ObjectReplayed(logger, read.Key, events.Count);
+    }
+
+    private static async Task<List<CollectedEvent>> ReadAsync(IObjectStore source, string key, CancellationToken cancellationToken)
     {
         var stored = await source.GetAsync(key, cancellationToken).ConfigureAwait(false);
         await using (stored.ConfigureAwait(false))
         {
             var events = new List<CollectedEvent>();
-            try
+            await foreach (var e in ObjectStorageEventSink.DecodeAsync(stored.Content, cancellationToken).ConfigureAwait(false))
             {
-                await foreach (var e in ObjectStorageEventSink.DecodeAsync(stored.Content, cancellationToken).ConfigureAwait(false))
-                {
-                    events.Add(e);
-                }
-
-                return events;
+                events.Add(e);
             }
-            catch (InvalidDataException ex)
-            {
-                if (!skipInvalid)
-                {
-                    throw new InvalidDataException(
-                        $"'{key}' in {source.Name} is not valid gzip NDJSON of stored events ({ex.Message}). Nothing of it was written; " +
-                        "the objects before it were. Fix or remove the object, or replay with invalid objects skipped.",
-                        ex);
-                }
 
-                result.AddInvalid(key);
-                ObjectStorageLog.InvalidObjectSkipped(logger, ex, key);
-                return null;
-            }
+            return events;
         }
     }
 
@@ -231,6 +263,12 @@ public sealed class ObjectReplayOptions
     /// <see langword="false"/>.
     /// </summary>
     public bool DryRun { get; set; }
+
+    /// <summary>
+    /// Gets or sets how many objects are downloaded and decoded ahead of the one being written (writes stay one at
+    /// a time, in key order). The default is 4.
+    /// </summary>
+    public int MaxConcurrentReads { get; set; } = 4;
 }
 
 /// <summary>What <see cref="ObjectStorageReplay"/> did.</summary>
@@ -252,3 +290,6 @@ public sealed class ObjectReplayResult
 
     internal void AddInvalid(string key) => _invalid.Add(key);
 }
+
+/// <summary>An object being downloaded ahead of its write.</summary>
+internal readonly record struct ObjectRead(string Key, ObjectKeyInfo Info, Task<List<CollectedEvent>> Events);

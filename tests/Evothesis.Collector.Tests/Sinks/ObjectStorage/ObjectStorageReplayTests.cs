@@ -174,6 +174,23 @@ public sealed class ObjectStorageReplayTests
     }
 
     [Test]
+    public async Task ReplayAsync_TargetFailsThenRecovers_StopsAndAReplayAgainCompletesWithoutDuplicates()
+    {
+        var target = new LocalFolderObjectStore(_root);
+        var sink = new ObjectStorageEventSink(target, "backup");
+        var failing = new ThrowingEventSink();
+
+        var act = () => ObjectStorageReplay.ReplayAsync(_backup, failing, new ObjectReplayOptions { Prefix = "backup", MaxConcurrentReads = 3 });
+        await act.Should().ThrowAsync<IOException>();
+        failing.Attempts.Should().Be(1, "the replay stops at the first failed write");
+
+        var result = await ObjectStorageReplay.ReplayAsync(_backup, sink, new ObjectReplayOptions { Prefix = "backup", MaxConcurrentReads = 3 });
+
+        result.Objects.Should().Be(6);
+        (await target.ListKeysAsync()).Should().Equal(await _backup.ListKeysAsync());
+    }
+
+    [Test]
     public async Task ReplayAsync_RangeEndingBeforeItStarts_IsRefused()
     {
         var act = () => ObjectStorageReplay.ReplayAsync(_backup, new InMemoryEventSink(), new ObjectReplayOptions { From = Day1, To = Day1 });
