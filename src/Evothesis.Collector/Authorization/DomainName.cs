@@ -75,6 +75,14 @@ public static class DomainName
         return true;
     }
 
+    /// <summary>
+    /// Tells whether a string already is a normalised domain name, as <see cref="TryNormalizeHost"/> returns it:
+    /// safe to use as a cache key and as one segment of a URL path.
+    /// </summary>
+    /// <param name="domain">The string to check.</param>
+    /// <returns><see langword="true"/> when <paramref name="domain"/> is lower-case ASCII letters, digits, inner hyphens and dots between labels.</returns>
+    public static bool IsNormalized(string? domain) => domain is not null && IsValidAsciiDomain(domain);
+
     /// <summary>Takes the domain from an absolute <c>http</c> or <c>https</c> URL, such as an <c>Origin</c> or <c>Referer</c> header.</summary>
     /// <param name="url">The URL.</param>
     /// <param name="domain">The normalised domain of its host.</param>
@@ -136,15 +144,18 @@ public static class DomainName
             return false;
         }
 
+        var port = 0;
         foreach (var c in value)
         {
             if (!char.IsAsciiDigit(c))
             {
                 return false;
             }
+
+            port = (port * 10) + (c - '0');
         }
 
-        return true;
+        return port <= ushort.MaxValue;
     }
 
     // Characters that never belong in a host and would change a URL's meaning if they reached one:
