@@ -61,6 +61,8 @@ internal sealed class HttpDomainAuthorizer : IDomainAuthorizer, IDisposable
     private long _newestConfirmation;
     private long _positiveEntries;
 
+    private int _disposedFlag;
+
     public HttpDomainAuthorizer(
         Func<PixelManagementClient> clients,
         IOptions<CollectorOptions> options,
@@ -171,8 +173,14 @@ internal sealed class HttpDomainAuthorizer : IDomainAuthorizer, IDisposable
     /// <summary>Gets the lookup of a domain in flight, if any (tests wait for background refreshes with it).</summary>
     internal Task? GetLookupInFlight(string domain) => _lookups.TryGetValue(domain, out var task) ? task : null;
 
+    // The container may dispose it twice: as itself and as the IDomainAuthorizer it resolves to.
     public void Dispose()
     {
+        if (Interlocked.Exchange(ref _disposedFlag, 1) != 0)
+        {
+            return;
+        }
+
         _disposed.Cancel();
         _disposed.Dispose();
         _cache.Dispose();
