@@ -50,7 +50,7 @@ public static class DomainName
             span = span[..^1];
         }
 
-        if (span.IsEmpty || span.ContainsAny(ForbiddenInHost))
+        if (span.IsEmpty || span.ContainsAny(ForbiddenInHost) || !HasOnlyHostCharacters(span))
         {
             return false;
         }
@@ -135,6 +135,49 @@ public static class DomainName
         }
 
         return TryNormalizeHost(siteId, out domain);
+    }
+
+    // IDN mapping turns look-alikes of URL syntax (U+2215 DIVISION SLASH, fullwidth solidus) into the characters
+    // they imitate, or drops invisible ones: outside ASCII, only what names are written with gets that far.
+    private static bool HasOnlyHostCharacters(ReadOnlySpan<char> host)
+    {
+        foreach (var c in host)
+        {
+            if (char.IsAscii(c))
+            {
+                if (char.IsControl(c))
+                {
+                    return false;
+                }
+
+                continue;
+            }
+
+            switch (char.GetUnicodeCategory(c))
+            {
+                case UnicodeCategory.UppercaseLetter:
+                case UnicodeCategory.LowercaseLetter:
+                case UnicodeCategory.TitlecaseLetter:
+                case UnicodeCategory.ModifierLetter:
+                case UnicodeCategory.OtherLetter:
+                case UnicodeCategory.NonSpacingMark:
+                case UnicodeCategory.SpacingCombiningMark:
+                case UnicodeCategory.EnclosingMark:
+                case UnicodeCategory.DecimalDigitNumber:
+                case UnicodeCategory.Surrogate:
+                    continue;
+                case UnicodeCategory.Format when c is '\u200C' or '\u200D':
+                    // Zero-width (non-)joiners are part of how some scripts are spelled (IDNA CONTEXTJ).
+                    continue;
+                case UnicodeCategory.OtherPunctuation when c is '\u3002' or '\uFF0E' or '\uFF61':
+                    // Ideographic and fullwidth full stops: IDNA label separators.
+                    continue;
+                default:
+                    return false;
+            }
+        }
+
+        return true;
     }
 
     private static bool IsPort(ReadOnlySpan<char> value)
