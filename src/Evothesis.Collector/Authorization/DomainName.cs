@@ -123,6 +123,38 @@ public static class DomainName
         return TryNormalizeHost(authority.ToString(), out domain);
     }
 
+    /// <summary>
+    /// Takes the domain from an <c>Origin</c> header: <c>http(s)://host[:port]</c> and nothing else, as browsers
+    /// serialize it (a trailing slash is tolerated). A path, query or fragment means the value was not written by a
+    /// browser, and it is refused.
+    /// </summary>
+    /// <param name="origin">The <c>Origin</c> header.</param>
+    /// <param name="domain">The normalised domain of its host.</param>
+    /// <returns><see langword="true"/> when <paramref name="origin"/> is such an origin with a valid host.</returns>
+    public static bool TryFromOrigin(string? origin, out string domain)
+    {
+        domain = string.Empty;
+        if (string.IsNullOrEmpty(origin))
+        {
+            return false;
+        }
+
+        // A lone trailing slash is tolerated: hand-written curl commands often have one.
+        var span = origin.AsSpan().Trim();
+        if (span.EndsWith("/") && !span.EndsWith("//"))
+        {
+            span = span[..^1];
+        }
+
+        var scheme = span.IndexOf("://", StringComparison.Ordinal);
+        if (scheme < 0 || span[(scheme + 3)..].ContainsAny("/?#"))
+        {
+            return false;
+        }
+
+        return TryFromUrl(span.ToString(), out domain);
+    }
+
     /// <summary>Normalises a <c>siteId</c>: either a bare host name or an <c>http(s)</c> URL.</summary>
     /// <param name="siteId">The site identifier the body names.</param>
     /// <param name="domain">The normalised domain.</param>

@@ -72,7 +72,7 @@ public sealed class CollectorPipeline
         domain = null;
         if (NamesOrigin(request.Origin))
         {
-            if (!DomainName.TryFromUrl(request.Origin, out var fromOrigin))
+            if (!DomainName.TryFromOrigin(request.Origin, out var fromOrigin))
             {
                 return false;
             }
@@ -204,7 +204,7 @@ public sealed class CollectorPipeline
     /// <returns>The origin's normalised domain (<see langword="null"/> when it names none) and its authorization.</returns>
     internal async ValueTask<(string? Domain, DomainAuthorization Authorization)> AuthorizeOriginAsync(string? origin, CancellationToken cancellationToken)
     {
-        if (!DomainName.TryFromUrl(origin, out var domain))
+        if (!DomainName.TryFromOrigin(origin, out var domain))
         {
             return (null, DomainAuthorization.Unauthorized);
         }

@@ -120,6 +120,27 @@ public sealed class DomainNameTests
         DomainName.TryFromUrl(url, out _).Should().BeFalse();
     }
 
+    [TestCase("https://shop.acme.com", "shop.acme.com")]
+    [TestCase("http://localhost:8000", "localhost")]
+    [TestCase("https://xn--bcher-kva.de", "xn--bcher-kva.de")]
+    [TestCase("http://localhost:8000/", "localhost")]
+    public void TryFromOrigin_SerializedOrigin_ReturnsDomain(string origin, string expected)
+    {
+        DomainName.TryFromOrigin(origin, out var domain).Should().BeTrue();
+        domain.Should().Be(expected);
+    }
+
+    [TestCase("https://shop.acme.com//")]
+    [TestCase("https://shop.acme.com/x/")]
+    [TestCase("https://shop.acme.com/../admin")]
+    [TestCase("https://shop.acme.com?x")]
+    [TestCase("https://shop.acme.com#x")]
+    [TestCase("shop.acme.com")]
+    [TestCase("null")]
+    [TestCase("")]
+    public void TryFromOrigin_AnythingButAnOrigin_IsRefused(string origin) =>
+        DomainName.TryFromOrigin(origin, out _).Should().BeFalse();
+
     [TestCase("shop.acme.com", "shop.acme.com")]
     [TestCase("https://shop.acme.com/p", "shop.acme.com")]
     [TestCase("SHOP.acme.com", "shop.acme.com")]
