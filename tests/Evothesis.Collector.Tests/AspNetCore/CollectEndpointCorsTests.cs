@@ -1,8 +1,11 @@
+using System.Diagnostics.Metrics;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.RegularExpressions;
 using Evothesis.Collector.Tests.Support;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 
 namespace Evothesis.Collector.Tests.AspNetCore;
 
@@ -87,6 +90,21 @@ public sealed partial class CollectEndpointCorsTests
         response.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable);
         response.Headers.RetryAfter!.Delta.Should().Be(TimeSpan.FromSeconds(5));
         AssertNoGrant(response);
+    }
+
+    [Test]
+    public async Task Preflight_Outcomes_AreCounted()
+    {
+        using var preflights = new MetricCollector<long>(
+            _host.Services.GetRequiredService<IMeterFactory>(), "Evothesis.Collector", "evothesis.collector.cors.preflights");
+
+        using (await PreflightAsync(ShopOrigin))
+        using (await PreflightAsync("https://evil.example"))
+        using (await PreflightAsync("https://user@shop.acme.com"))
+        {
+        }
+
+        preflights.GetMeasurementSnapshot().Select(m => m.Tags["outcome"]).Should().Equal("granted", "unauthorized", "invalid_origin");
     }
 
     [Test]
