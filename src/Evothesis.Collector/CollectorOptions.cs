@@ -104,9 +104,11 @@ internal sealed class CollectorOptionsValidator : IValidateOptions<CollectorOpti
 
     private static void ValidateAuthorization(List<string> failures, AuthorizationOptions authorization)
     {
-        if (authorization.PixelManagementUrl is { } url && !PixelManagementUri.TryCreate(url, out _, out var error))
+        // Empty counts as unset (PIXEL_MANAGEMENT_URL= in a compose file): the clients file is used.
+        if (!string.IsNullOrWhiteSpace(authorization.PixelManagementUrl)
+            && !PixelManagementUri.TryCreate(authorization.PixelManagementUrl, out _, out var error))
         {
-            failures.Add($"Evothesis:Authorization:PixelManagementUrl ('{PixelManagementUri.Redact(url)}') {error}");
+            failures.Add($"Evothesis:Authorization:PixelManagementUrl ('{PixelManagementUri.Redact(authorization.PixelManagementUrl)}') {error}");
         }
 
         CheckRange(failures, "Evothesis:Authorization:PixelManagementTimeout", authorization.PixelManagementTimeout, TimeSpan.FromMilliseconds(100), TimeSpan.FromMinutes(1));

@@ -35,6 +35,18 @@ public sealed class AuthorizationRegistrationTests
     }
 
     [Test]
+    public void AddEvothesisCollector_EmptyUrls_UseTheClientsFile()
+    {
+        using var provider = Build(new Dictionary<string, string?>
+        {
+            ["PIXEL_MANAGEMENT_URL"] = "",
+            ["Evothesis:Authorization:PixelManagementUrl"] = " ",
+        });
+
+        provider.GetRequiredService<IDomainAuthorizer>().Should().BeOfType<ClientsFileDomainAuthorizer>();
+    }
+
+    [Test]
     public void AddEvothesisCollector_BothSet_TheEvothesisSectionWins()
     {
         using var provider = Build(new Dictionary<string, string?>
