@@ -39,7 +39,7 @@ public sealed class PixelManagementHealthCheckTests
         var report = await CheckAsync(services);
 
         report.Status.Should().Be(HealthStatus.Degraded);
-        report.Description.Should().Contain("pixel-management is unreachable").And.Contain("1 cached client configurations");
+        report.Description.Should().Contain("pixel-management is unreachable").And.Contain("serving 1 cached client configuration(s)");
         report.Data["cached_configurations"].Should().Be(1L);
     }
 

@@ -45,7 +45,7 @@ internal sealed class PixelManagementHealthCheck(IDomainAuthorizer authorizer) :
         data["error"] = answer.ErrorType ?? "unknown";
         return http.CanServeFromCache()
             ? HealthCheckResult.Degraded(
-                string.Create(CultureInfo.InvariantCulture, $"pixel-management is unreachable ({reason}): {http.CachedConfigurations} cached client configurations are served; unknown domains are answered with 503."),
+                string.Create(CultureInfo.InvariantCulture, $"pixel-management is unreachable ({reason}): serving {http.CachedConfigurations} cached client configuration(s); unknown domains are answered with 503."),
                 data: data)
             : HealthCheckResult.Unhealthy(
                 $"pixel-management is unreachable ({reason}) and no client configuration is cached: every request is answered with 503.",
