@@ -468,6 +468,20 @@ public sealed class HttpDomainAuthorizerTests
     }
 
     [Test]
+    public async Task CacheSize_IsObservable()
+    {
+        _pm.SetClient("shop.acme.com", "client_acme");
+        await using var services = PixelManagementServices.Create(_pm.Url);
+        using var size = services.Collect<long>("evothesis.collector.authorization.cache.size");
+
+        await services.AuthorizeAsync("shop.acme.com");
+        await services.AuthorizeAsync("other.example");
+        size.RecordObservableInstruments();
+
+        size.LastMeasurement!.Value.Should().Be(2);
+    }
+
+    [Test]
     public async Task AuthorizeAsync_UpstreamLatency_IsRecordedByOutcome()
     {
         _pm.SetClient("shop.acme.com", "client_acme");
