@@ -7,6 +7,7 @@ using Evothesis.Collector.Ingestion;
 using Evothesis.Collector.Sinks;
 using Evothesis.Collector.Sinks.Recent;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -61,7 +62,7 @@ public static class CollectorServiceCollectionExtensions
         services.TryAddSingleton<CollectorMetrics>();
         services.TryAddSingleton(sp => new CollectorPaths(sp.GetService<IHostEnvironment>()));
 
-        services.TryAddSingleton<IDomainAuthorizer, ClientsFileDomainAuthorizer>();
+        AddDomainAuthorization(services);
 
         // The authorizer doubles as the client directory when it can (the clients file does), so both answer
         // from one source; with one that cannot, lookups fail with a message naming UseClientDirectory<T>().
@@ -87,5 +88,42 @@ public static class CollectorServiceCollectionExtensions
             sp.GetRequiredService<ILogger<CollectorPipeline>>()));
 
         return new CollectorBuilder(services);
+    }
+
+    // pixel-management when a URL is configured (Evothesis:Authorization:PixelManagementUrl or PIXEL_MANAGEMENT_URL),
+    // the clients file otherwise; an authorizer the host registered wins over both.
+    private static void AddDomainAuthorization(IServiceCollection services)
+    {
+        services.AddConfigurationAlias(
+            "PIXEL_MANAGEMENT_URL",
+            static o => o.Authorization.PixelManagementUrl,
+            static (o, value) => o.Authorization.PixelManagementUrl = value);
+
+        services.TryAddSingleton<ClientsFileDomainAuthorizer>();
+        services.TryAddSingleton<AuthorizationMetrics>();
+        services.TryAddSingleton(sp => new HttpDomainAuthorizer(
+            sp.GetRequiredService<PixelManagementClient>,
+            sp.GetRequiredService<IOptions<CollectorOptions>>(),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<AuthorizationMetrics>(),
+            sp.GetRequiredService<ILogger<HttpDomainAuthorizer>>()));
+        services.TryAddSingleton<IDomainAuthorizer>(sp =>
+            string.IsNullOrWhiteSpace(sp.GetRequiredService<IOptions<CollectorOptions>>().Value.Authorization.PixelManagementUrl)
+                ? sp.GetRequiredService<ClientsFileDomainAuthorizer>()
+                : sp.GetRequiredService<HttpDomainAuthorizer>());
+
+        services
+            .AddHttpClient<PixelManagementClient>(AuthorizationOptions.PixelManagementHttpClientName, static (sp, http) =>
+            {
+                var authorization = sp.GetRequiredService<IOptions<CollectorOptions>>().Value.Authorization;
+
+                // A backstop behind the resilience handler's total timeout, which also covers reading the body.
+                http.Timeout = authorization.PixelManagementTimeout + TimeSpan.FromSeconds(1);
+                http.MaxResponseContentBufferSize = PixelManagementClient.MaxResponseBytes;
+                http.DefaultRequestHeaders.UserAgent.ParseAdd("Evothesis.Collector/" + typeof(CollectorOptions).Assembly.GetName().Version?.ToString(3));
+            })
+            .AddStandardResilienceHandler()
+            .Configure(static (resilience, sp) =>
+                PixelManagementResilience.Apply(resilience, sp.GetRequiredService<IOptions<CollectorOptions>>().Value.Authorization));
     }
 }
