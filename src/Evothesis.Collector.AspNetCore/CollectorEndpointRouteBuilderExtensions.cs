@@ -1,16 +1,23 @@
+using Evothesis.Collector;
 using Evothesis.Collector.AspNetCore.Internal;
+using Evothesis.Collector.Authorization.Internal;
 using Evothesis.Collector.Ingestion;
 using Evothesis.Collector.Sinks.Recent;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace Microsoft.AspNetCore.Builder;
 
 /// <summary>Maps the collector's endpoints.</summary>
 public static class CollectorEndpointRouteBuilderExtensions
 {
-    /// <summary>Maps <c>POST</c> (events) and <c>OPTIONS</c> (CORS preflight) at <paramref name="pattern"/>.</summary>
+    /// <summary>
+    /// Maps <c>POST</c> (events) and <c>OPTIONS</c> (CORS preflight) at <paramref name="pattern"/>. CORS is answered
+    /// by the endpoint: the exact <c>Origin</c> is echoed only when its domain is authorized (with <c>Vary: Origin</c>);
+    /// other origins get no grant. Do not apply another CORS policy to it.
+    /// </summary>
     /// <param name="endpoints">The endpoint route builder.</param>
     /// <param name="pattern">The route pattern. The default is <c>/collect</c>.</param>
     /// <returns>A builder to add conventions such as <c>RequireRateLimiting()</c> with.</returns>
@@ -20,9 +27,16 @@ public static class CollectorEndpointRouteBuilderExtensions
         ArgumentNullException.ThrowIfNull(endpoints);
         ArgumentException.ThrowIfNullOrWhiteSpace(pattern);
         var pipeline = GetRequired<CollectorPipeline>(endpoints);
-        var endpoint = new CollectEndpoint(pipeline);
+        var endpoint = new CollectEndpoint(
+            pipeline,
+            endpoints.ServiceProvider.GetRequiredService<AuthorizationMetrics>(),
+            endpoints.ServiceProvider.GetRequiredService<IOptions<CollectorOptions>>().Value);
+        string[] methods = [HttpMethods.Post, HttpMethods.Options];
         return endpoints
-            .MapMethods(pattern, [HttpMethods.Post], endpoint.HandleAsync)
+            .MapMethods(pattern, methods, endpoint.HandleAsync)
+
+            // Routing sends a CORS preflight for POST to this endpoint, which answers it itself.
+            .WithMetadata(new HttpMethodMetadata(methods, acceptCorsPreflight: true))
             .WithDisplayName("Evothesis collect");
     }
 
@@ -48,7 +62,7 @@ public static class CollectorEndpointRouteBuilderExtensions
     private static T GetRequired<T>(IEndpointRouteBuilder endpoints)
         where T : notnull
     {
-        if (endpoints.ServiceProvider.GetService<Evothesis.Collector.CollectorMarker>() is null)
+        if (endpoints.ServiceProvider.GetService<CollectorMarker>() is null)
         {
             throw new InvalidOperationException(
                 "Unable to find the required services. Add them by calling 'IServiceCollection.AddEvothesisCollector()' " +

@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using Evothesis.Collector.Authorization;
+using Evothesis.Collector.Authorization.Internal;
 using Evothesis.Collector.Batching;
 using Evothesis.Collector.Ingestion;
 using Evothesis.Collector.Sinks.ObjectStorage;
@@ -103,7 +104,50 @@ internal sealed class CollectorOptionsValidator : IValidateOptions<CollectorOpti
             failures.Add("Evothesis:Storage:Path must not be empty.");
         }
 
+        ValidateAuthorization(failures, options.Authorization);
+
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    private static void ValidateAuthorization(List<string> failures, AuthorizationOptions authorization)
+    {
+        // Empty counts as unset (PIXEL_MANAGEMENT_URL= in a compose file): the clients file is used.
+        if (!string.IsNullOrWhiteSpace(authorization.PixelManagementUrl)
+            && !PixelManagementUri.TryCreate(authorization.PixelManagementUrl, out _, out var error))
+        {
+            failures.Add($"Evothesis:Authorization:PixelManagementUrl ('{PixelManagementUri.Redact(authorization.PixelManagementUrl)}') {error}");
+        }
+
+        CheckRange(failures, "Evothesis:Authorization:PixelManagementTimeout", authorization.PixelManagementTimeout, TimeSpan.FromMilliseconds(100), TimeSpan.FromMinutes(1));
+        CheckRange(failures, "Evothesis:Authorization:PixelManagementAttemptTimeout", authorization.PixelManagementAttemptTimeout, TimeSpan.FromMilliseconds(50), TimeSpan.FromMinutes(1));
+        CheckRange(failures, "Evothesis:Authorization:PositiveCacheDuration", authorization.PositiveCacheDuration, TimeSpan.FromSeconds(1), TimeSpan.FromDays(1));
+        CheckRange(failures, "Evothesis:Authorization:NegativeCacheDuration", authorization.NegativeCacheDuration, TimeSpan.FromSeconds(1), TimeSpan.FromDays(1));
+        CheckRange(failures, "Evothesis:Authorization:StaleCacheLimit", authorization.StaleCacheLimit, TimeSpan.FromSeconds(1), TimeSpan.FromDays(30));
+        CheckRange(failures, "Evothesis:Authorization:CorsMaxAge", authorization.CorsMaxAge, TimeSpan.Zero, TimeSpan.FromDays(1));
+
+        if (authorization.PixelManagementAttemptTimeout >= authorization.PixelManagementTimeout)
+        {
+            failures.Add(
+                $"Evothesis:Authorization:PixelManagementAttemptTimeout ({authorization.PixelManagementAttemptTimeout}) must be shorter than " +
+                $"Evothesis:Authorization:PixelManagementTimeout ({authorization.PixelManagementTimeout}), which includes every attempt.");
+        }
+
+        if (authorization.PixelManagementMaxRetries is < 0 or > 10)
+        {
+            failures.Add($"Evothesis:Authorization:PixelManagementMaxRetries ({authorization.PixelManagementMaxRetries}) must be between 0 and 10.");
+        }
+
+        if (authorization.StaleCacheLimit < authorization.PositiveCacheDuration)
+        {
+            failures.Add(
+                $"Evothesis:Authorization:StaleCacheLimit ({authorization.StaleCacheLimit}) must be at least " +
+                $"Evothesis:Authorization:PositiveCacheDuration ({authorization.PositiveCacheDuration}).");
+        }
+
+        if (authorization.CacheSizeLimit is < 16 or > 10_000_000)
+        {
+            failures.Add($"Evothesis:Authorization:CacheSizeLimit ({authorization.CacheSizeLimit}) must be between 16 and 10000000.");
+        }
     }
 
     private static void CheckRange(List<string> failures, string key, TimeSpan value, TimeSpan min, TimeSpan max)

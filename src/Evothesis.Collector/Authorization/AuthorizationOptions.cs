@@ -1,8 +1,20 @@
 namespace Evothesis.Collector.Authorization;
 
 /// <summary>How the collector decides which client owns the domain a request comes from.</summary>
+/// <remarks>
+/// With <see cref="PixelManagementUrl"/> set (or the <c>PIXEL_MANAGEMENT_URL</c> environment variable), domains
+/// are authorized by pixel-management over HTTP, cached in memory; otherwise by <see cref="ClientsFile"/>.
+/// A domain authorizer registered by the host wins over both.
+/// </remarks>
 public sealed class AuthorizationOptions
 {
+    /// <summary>
+    /// The name of the <see cref="System.Net.Http.HttpClient"/> the collector calls pixel-management with. Hosts can
+    /// add handlers (authentication headers, for example) with <c>services.AddHttpClient(name)</c>; its standard
+    /// resilience options are named <c>name + "-standard"</c>.
+    /// </summary>
+    public const string PixelManagementHttpClientName = "Evothesis.Collector.PixelManagement";
+
     /// <summary>
     /// Gets or sets the clients file used when pixel-management is not configured: a JSON object mapping
     /// domains to client configurations. Relative paths are resolved against the content root. The default
@@ -16,4 +28,63 @@ public sealed class AuthorizationOptions
     /// (<c>siteId</c>); turn it on for browser-only deployments.
     /// </summary>
     public bool RequireOrigin { get; set; }
+
+    /// <summary>
+    /// Gets or sets the base URL of pixel-management, such as <c>http://pixel-management:8001</c>. Domains are
+    /// looked up at <c>{PixelManagementUrl}/api/v1/config/domain/{domain}</c>. When unset, the
+    /// <c>PIXEL_MANAGEMENT_URL</c> configuration value (usually an environment variable) is used; when that is
+    /// unset too, domains are authorized by <see cref="ClientsFile"/>. The default is <see langword="null"/>.
+    /// </summary>
+    public string? PixelManagementUrl { get; set; }
+
+    /// <summary>
+    /// Gets or sets the longest a request waits for one pixel-management lookup, retries included. A lookup
+    /// still unanswered by then counts as failed: known domains are served from the cache, unknown ones are
+    /// answered with 503 and <c>Retry-After</c>. The default is 3 seconds.
+    /// </summary>
+    public TimeSpan PixelManagementTimeout { get; set; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>
+    /// Gets or sets the longest one attempt of a lookup may take before it is abandoned (and retried while
+    /// <see cref="PixelManagementTimeout"/> allows). The default is 1 second.
+    /// </summary>
+    public TimeSpan PixelManagementAttemptTimeout { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// Gets or sets how many times a lookup that failed transiently (5xx, 408, 429, a network error or an attempt
+    /// timeout) is retried within <see cref="PixelManagementTimeout"/>. The default is 2.
+    /// </summary>
+    public int PixelManagementMaxRetries { get; set; } = 2;
+
+    /// <summary>
+    /// Gets or sets how long a domain's configuration is used before pixel-management is asked again.
+    /// The default is 5 minutes.
+    /// </summary>
+    public TimeSpan PositiveCacheDuration { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// Gets or sets how long pixel-management's answer that it knows no client for a domain is remembered.
+    /// The default is 1 minute.
+    /// </summary>
+    public TimeSpan NegativeCacheDuration { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// Gets or sets how long after pixel-management last confirmed a domain's configuration it is still used
+    /// while pixel-management fails. Past it the domain's requests are answered with 503 until pixel-management
+    /// answers again. The default is 24 hours.
+    /// </summary>
+    public TimeSpan StaleCacheLimit { get; set; } = TimeSpan.FromHours(24);
+
+    /// <summary>
+    /// Gets or sets the most domains the authorization cache holds. When it is full, domains no client owns are
+    /// evicted first, so a flood of made-up origins cannot grow memory or push out the clients' configurations.
+    /// The default is 100 000.
+    /// </summary>
+    public int CacheSizeLimit { get; set; } = 100_000;
+
+    /// <summary>
+    /// Gets or sets how long browsers may cache a granted CORS preflight (<c>Access-Control-Max-Age</c>).
+    /// Every request is still authorized when it arrives. The default is 1 hour.
+    /// </summary>
+    public TimeSpan CorsMaxAge { get; set; } = TimeSpan.FromHours(1);
 }

@@ -50,7 +50,7 @@ public static class DomainName
             span = span[..^1];
         }
 
-        if (span.IsEmpty || span.ContainsAny(ForbiddenInHost))
+        if (span.IsEmpty || span.ContainsAny(ForbiddenInHost) || !HasOnlyHostCharacters(span))
         {
             return false;
         }
@@ -74,6 +74,14 @@ public static class DomainName
         domain = ascii;
         return true;
     }
+
+    /// <summary>
+    /// Tells whether a string already is a normalised domain name, as <see cref="TryNormalizeHost"/> returns it:
+    /// safe to use as a cache key and as one segment of a URL path.
+    /// </summary>
+    /// <param name="domain">The string to check.</param>
+    /// <returns><see langword="true"/> when <paramref name="domain"/> is lower-case ASCII letters, digits, inner hyphens and dots between labels.</returns>
+    public static bool IsNormalized(string? domain) => domain is not null && IsValidAsciiDomain(domain);
 
     /// <summary>Takes the domain from an absolute <c>http</c> or <c>https</c> URL, such as an <c>Origin</c> or <c>Referer</c> header.</summary>
     /// <param name="url">The URL.</param>
@@ -115,6 +123,38 @@ public static class DomainName
         return TryNormalizeHost(authority.ToString(), out domain);
     }
 
+    /// <summary>
+    /// Takes the domain from an <c>Origin</c> header: <c>http(s)://host[:port]</c> and nothing else, as browsers
+    /// serialize it (a trailing slash is tolerated). A path, query or fragment means the value was not written by a
+    /// browser, and it is refused.
+    /// </summary>
+    /// <param name="origin">The <c>Origin</c> header.</param>
+    /// <param name="domain">The normalised domain of its host.</param>
+    /// <returns><see langword="true"/> when <paramref name="origin"/> is such an origin with a valid host.</returns>
+    public static bool TryFromOrigin(string? origin, out string domain)
+    {
+        domain = string.Empty;
+        if (string.IsNullOrEmpty(origin))
+        {
+            return false;
+        }
+
+        // A lone trailing slash is tolerated: hand-written curl commands often have one.
+        var span = origin.AsSpan().Trim();
+        if (span.EndsWith("/") && !span.EndsWith("//"))
+        {
+            span = span[..^1];
+        }
+
+        var scheme = span.IndexOf("://", StringComparison.Ordinal);
+        if (scheme < 0 || span[(scheme + 3)..].ContainsAny("/?#"))
+        {
+            return false;
+        }
+
+        return TryFromUrl(span.ToString(), out domain);
+    }
+
     /// <summary>Normalises a <c>siteId</c>: either a bare host name or an <c>http(s)</c> URL.</summary>
     /// <param name="siteId">The site identifier the body names.</param>
     /// <param name="domain">The normalised domain.</param>
@@ -129,6 +169,49 @@ public static class DomainName
         return TryNormalizeHost(siteId, out domain);
     }
 
+    // IDN mapping turns look-alikes of URL syntax (U+2215 DIVISION SLASH, fullwidth solidus) into the characters
+    // they imitate, or drops invisible ones: outside ASCII, only what names are written with gets that far.
+    private static bool HasOnlyHostCharacters(ReadOnlySpan<char> host)
+    {
+        foreach (var c in host)
+        {
+            if (char.IsAscii(c))
+            {
+                if (char.IsControl(c))
+                {
+                    return false;
+                }
+
+                continue;
+            }
+
+            switch (char.GetUnicodeCategory(c))
+            {
+                case UnicodeCategory.UppercaseLetter:
+                case UnicodeCategory.LowercaseLetter:
+                case UnicodeCategory.TitlecaseLetter:
+                case UnicodeCategory.ModifierLetter:
+                case UnicodeCategory.OtherLetter:
+                case UnicodeCategory.NonSpacingMark:
+                case UnicodeCategory.SpacingCombiningMark:
+                case UnicodeCategory.EnclosingMark:
+                case UnicodeCategory.DecimalDigitNumber:
+                case UnicodeCategory.Surrogate:
+                    continue;
+                case UnicodeCategory.Format when c is '\u200C' or '\u200D':
+                    // Zero-width (non-)joiners are part of how some scripts are spelled (IDNA CONTEXTJ).
+                    continue;
+                case UnicodeCategory.OtherPunctuation when c is '\u3002' or '\uFF0E' or '\uFF61':
+                    // Ideographic and fullwidth full stops: IDNA label separators.
+                    continue;
+                default:
+                    return false;
+            }
+        }
+
+        return true;
+    }
+
     private static bool IsPort(ReadOnlySpan<char> value)
     {
         if (value.IsEmpty || value.Length > 5)
@@ -136,15 +219,18 @@ public static class DomainName
             return false;
         }
 
+        var port = 0;
         foreach (var c in value)
         {
             if (!char.IsAsciiDigit(c))
             {
                 return false;
             }
+
+            port = (port * 10) + (c - '0');
         }
 
-        return true;
+        return port <= ushort.MaxValue;
     }
 
     // Characters that never belong in a host and would change a URL's meaning if they reached one:

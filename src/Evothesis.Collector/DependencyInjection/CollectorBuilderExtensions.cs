@@ -1,5 +1,6 @@
 using Evothesis.Collector;
 using Evothesis.Collector.Authorization;
+using Evothesis.Collector.Authorization.Internal;
 using System.Diagnostics.CodeAnalysis;
 using Evothesis.Collector.Diagnostics;
 using Evothesis.Collector.Privacy;
@@ -78,14 +79,18 @@ public static class CollectorBuilderExtensions
     }
 
     /// <summary>
-    /// Adds the collector's health check (named <c>evothesis-collector</c>): unhealthy when events are not
-    /// being written, degraded when the queue is filling up.
+    /// Adds the collector's health checks, tagged <c>evothesis</c>: <c>evothesis-collector</c> (unhealthy when events
+    /// are not being written, degraded when the queue is filling up) and <c>evothesis-pixel-management</c>
+    /// (pixel-management reachability: degraded while cached configurations keep known domains working, unhealthy
+    /// when nothing is cached; healthy when pixel-management is not used).
     /// </summary>
     /// <param name="builder">The health checks builder.</param>
     /// <returns>The builder.</returns>
     public static IHealthChecksBuilder AddEvothesisCollector(this IHealthChecksBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        return builder.AddCheck<CollectorHealthCheck>("evothesis-collector", tags: ["evothesis"]);
+        return builder
+            .AddCheck<CollectorHealthCheck>("evothesis-collector", tags: ["evothesis"])
+            .AddCheck<PixelManagementHealthCheck>("evothesis-pixel-management", tags: ["evothesis", "pixel-management"]);
     }
 }

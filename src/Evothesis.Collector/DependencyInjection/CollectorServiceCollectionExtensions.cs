@@ -9,6 +9,7 @@ using Evothesis.Collector.Sinks.ObjectStorage;
 using Evothesis.Collector.Sinks.ObjectStorage.Internal;
 using Evothesis.Collector.Sinks.Recent;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -63,7 +64,7 @@ public static class CollectorServiceCollectionExtensions
         services.TryAddSingleton<CollectorMetrics>();
         services.TryAddSingleton(sp => new CollectorPaths(sp.GetService<IHostEnvironment>()));
 
-        services.TryAddSingleton<IDomainAuthorizer, ClientsFileDomainAuthorizer>();
+        AddDomainAuthorization(services);
 
         // The authorizer doubles as the client directory when it can (the clients file does), so both answer
         // from one source; with one that cannot, lookups fail with a message naming UseClientDirectory<T>().
@@ -76,22 +77,7 @@ public static class CollectorServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IBatchCommitObserver, InMemoryRecentEventStore>(
             sp => sp.GetRequiredService<InMemoryRecentEventStore>()));
 
-        // Object storage: CLIENT_S3_BUCKET / BACKUP_S3_BUCKET / AWS_ENDPOINT_URL_S3 as aliases of Evothesis:S3.
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IPostConfigureOptions<CollectorOptions>, S3ConfigurationAliases>());
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<CollectorOptions>, S3OptionsValidator>());
-        services.TryAddSingleton<ObjectStorageMetrics>();
-        services.TryAddSingleton(sp => new CollectorObjectStores(
-            sp.GetRequiredService<IOptions<CollectorOptions>>(),
-            sp.GetRequiredService<CollectorPaths>(),
-            sp,
-            sp.GetRequiredService<ILogger<CollectorObjectStores>>()));
-
-        services.TryAddSingleton(sp => new SinkSet(
-            sp.GetServices<IEventSink>(),
-            sp.GetRequiredService<IOptions<CollectorOptions>>(),
-            sp.GetRequiredService<CollectorObjectStores>(),
-            sp.GetRequiredService<ObjectStorageMetrics>(),
-            sp.GetRequiredService<ILoggerFactory>()));
+        AddObjectStorage(services);
         services.TryAddSingleton<EventBatcher>();
         services.AddHostedService<CollectorHostedService>();
         services.TryAddSingleton(sp => new CollectorPipeline(
@@ -104,5 +90,69 @@ public static class CollectorServiceCollectionExtensions
             sp.GetRequiredService<ILogger<CollectorPipeline>>()));
 
         return new CollectorBuilder(services);
+    }
+
+    // pixel-management when a URL is configured (Evothesis:Authorization:PixelManagementUrl or PIXEL_MANAGEMENT_URL),
+    // the clients file otherwise; an authorizer the host registered wins over both.
+    private static void AddDomainAuthorization(IServiceCollection services)
+    {
+        services.AddConfigurationAlias(
+            "PIXEL_MANAGEMENT_URL",
+            static o => o.Authorization.PixelManagementUrl,
+            static (o, value) => o.Authorization.PixelManagementUrl = value);
+
+        services.TryAddSingleton<ClientsFileDomainAuthorizer>();
+        services.TryAddSingleton<AuthorizationMetrics>();
+        services.TryAddSingleton(sp => new HttpDomainAuthorizer(
+            sp.GetRequiredService<PixelManagementClient>,
+            sp.GetRequiredService<IOptions<CollectorOptions>>(),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<AuthorizationMetrics>(),
+            sp.GetRequiredService<ILogger<HttpDomainAuthorizer>>()));
+        services.TryAddSingleton<IDomainAuthorizer>(sp =>
+            string.IsNullOrWhiteSpace(sp.GetRequiredService<IOptions<CollectorOptions>>().Value.Authorization.PixelManagementUrl)
+                ? sp.GetRequiredService<ClientsFileDomainAuthorizer>()
+                : sp.GetRequiredService<HttpDomainAuthorizer>());
+
+        services
+            .AddHttpClient<PixelManagementClient>(AuthorizationOptions.PixelManagementHttpClientName, static (sp, http) =>
+            {
+                var authorization = sp.GetRequiredService<IOptions<CollectorOptions>>().Value.Authorization;
+
+                // A backstop behind the resilience handler's total timeout, which also covers reading the body.
+                http.Timeout = authorization.PixelManagementTimeout + TimeSpan.FromSeconds(1);
+                http.MaxResponseContentBufferSize = PixelManagementClient.MaxResponseBytes;
+                http.DefaultRequestHeaders.UserAgent.ParseAdd("Evothesis.Collector/" + typeof(CollectorOptions).Assembly.GetName().Version?.ToString(3));
+            })
+            .AddStandardResilienceHandler()
+            .Configure(static (resilience, sp) =>
+                PixelManagementResilience.Apply(resilience, sp.GetRequiredService<IOptions<CollectorOptions>>().Value.Authorization));
+    }
+
+    // S3 buckets when configured (Evothesis:S3 or CLIENT_S3_BUCKET / BACKUP_S3_BUCKET / AWS_ENDPOINT_URL_S3), the local
+    // folder otherwise; the sink set composes them with the sinks the host registered.
+    private static void AddObjectStorage(IServiceCollection services)
+    {
+        // Registered in order: a later alias only fills what an earlier one left unset.
+        services.AddConfigurationAlias("CLIENT_S3_BUCKET", static o => o.S3.ClientBucket, static (o, value) => o.S3.ClientBucket = value);
+        services.AddConfigurationAlias("BACKUP_S3_BUCKET", static o => o.S3.BackupBucket, static (o, value) => o.S3.BackupBucket = value);
+        services.AddConfigurationAlias("AWS_ENDPOINT_URL_S3", static o => o.S3.ServiceUrl, static (o, value) => o.S3.ServiceUrl = value);
+        services.AddConfigurationAlias("AWS_ENDPOINT_URL", static o => o.S3.ServiceUrl, static (o, value) => o.S3.ServiceUrl = value);
+        services.AddConfigurationAlias("AWS_REGION", static o => o.S3.Region, static (o, value) => o.S3.Region = value);
+        services.AddConfigurationAlias("AWS_DEFAULT_REGION", static o => o.S3.Region, static (o, value) => o.S3.Region = value);
+
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<CollectorOptions>, S3OptionsValidator>());
+        services.TryAddSingleton<ObjectStorageMetrics>();
+        services.TryAddSingleton(sp => new CollectorObjectStores(
+            sp.GetRequiredService<IOptions<CollectorOptions>>(),
+            sp.GetRequiredService<CollectorPaths>(),
+            sp,
+            sp.GetRequiredService<ILogger<CollectorObjectStores>>()));
+        services.TryAddSingleton(sp => new SinkSet(
+            sp.GetServices<IEventSink>(),
+            sp.GetRequiredService<IOptions<CollectorOptions>>(),
+            sp.GetRequiredService<CollectorObjectStores>(),
+            sp.GetRequiredService<ObjectStorageMetrics>(),
+            sp.GetRequiredService<ILoggerFactory>()));
     }
 }

@@ -70,9 +70,9 @@ public sealed class CollectorPipeline
     internal static bool TryGetHeaderDomain(CollectorRequest request, out string? domain)
     {
         domain = null;
-        if (!string.IsNullOrWhiteSpace(request.Origin) && !request.Origin.Trim().Equals("null", StringComparison.Ordinal))
+        if (NamesOrigin(request.Origin))
         {
-            if (!DomainName.TryFromUrl(request.Origin, out var fromOrigin))
+            if (!DomainName.TryFromOrigin(request.Origin, out var fromOrigin))
             {
                 return false;
             }
@@ -89,6 +89,10 @@ public sealed class CollectorPipeline
 
         return true;
     }
+
+    // "null" is the Origin of sandboxed frames and file pages: it names no site, so the Referer is asked instead.
+    private static bool NamesOrigin([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] string? origin) =>
+        !string.IsNullOrWhiteSpace(origin) && !origin.Trim().Equals("null", StringComparison.Ordinal);
 
     /// <summary>Corrects a client timestamp for the client's clock skew and clamps it to the receive time.</summary>
     internal static DateTimeOffset CorrectTimestamp(
@@ -147,24 +151,6 @@ public sealed class CollectorPipeline
 
     private async ValueTask<CollectorResponse> ProcessCoreAsync(CollectorRequest request, CancellationToken cancellationToken)
     {
-        if (!IsSupportedContentType(request.ContentType))
-        {
-            return Refuse(ResponseWriter.Problem(
-                415,
-                ProblemTypes.UnsupportedMediaType,
-                "Unsupported media type",
-                "Send events as application/json, or as text/plain (navigator.sendBeacon)."));
-        }
-
-        if (!RequestBodyReader.IsSupportedEncoding(request.ContentEncoding))
-        {
-            return Refuse(ResponseWriter.Problem(
-                415,
-                ProblemTypes.UnsupportedMediaType,
-                "Unsupported content encoding",
-                "The body may be sent as is or with Content-Encoding: gzip."));
-        }
-
         if (!TryGetHeaderDomain(request, out var domain))
         {
             return Refuse(ResponseWriter.Problem(
@@ -184,7 +170,6 @@ public sealed class CollectorPipeline
         }
 
         ClientConfig? client = null;
-        var domainFromHeaders = domain is not null;
         if (domain is not null)
         {
             var refusal = await AuthorizeAsync(domain, cancellationToken).ConfigureAwait(false);
@@ -196,6 +181,70 @@ public sealed class CollectorPipeline
             client = refusal.Client;
         }
 
+        var response = await ProcessAuthorizedAsync(request, domain, client, cancellationToken).ConfigureAwait(false);
+
+        // Every answer after the header domain was authorized names it, errors included: the adapter grants CORS
+        // on it, so a browser can read why its events were refused.
+        if (domain is not null)
+        {
+            response.AuthorizedDomain ??= domain;
+            if (NamesOrigin(request.Origin))
+            {
+                // TryGetHeaderDomain took the domain from this Origin: it is the one authorized.
+                response.AllowedOrigin = request.Origin;
+            }
+        }
+
+        return response;
+    }
+
+    /// <summary>Authorizes the domain of a CORS preflight's <c>Origin</c> through the same (cached) authorizer as events.</summary>
+    /// <param name="origin">The <c>Origin</c> header.</param>
+    /// <param name="cancellationToken">Cancels the wait.</param>
+    /// <returns>The origin's normalised domain (<see langword="null"/> when it names none) and its authorization.</returns>
+    internal async ValueTask<(string? Domain, DomainAuthorization Authorization)> AuthorizeOriginAsync(string? origin, CancellationToken cancellationToken)
+    {
+        if (!DomainName.TryFromOrigin(origin, out var domain))
+        {
+            return (null, DomainAuthorization.Unauthorized);
+        }
+
+        var result = await _authorizer.AuthorizeAsync(domain, cancellationToken).ConfigureAwait(false);
+        if (result.Status != DomainAuthorizationStatus.Authorized)
+        {
+            AuthorizationLog.PreflightRefused(_logger, domain, result.Status);
+        }
+
+        return (domain, result);
+    }
+
+    // After the header domain (if any) is authorized: the content checks, the body, and the siteId when no header
+    // named the site.
+    private async ValueTask<CollectorResponse> ProcessAuthorizedAsync(
+        CollectorRequest request,
+        string? domain,
+        ClientConfig? client,
+        CancellationToken cancellationToken)
+    {
+        if (!IsSupportedContentType(request.ContentType))
+        {
+            return Refuse(ResponseWriter.Problem(
+                415,
+                ProblemTypes.UnsupportedMediaType,
+                "Unsupported media type",
+                "Send events as application/json, or as text/plain (navigator.sendBeacon)."));
+        }
+
+        if (!RequestBodyReader.IsSupportedEncoding(request.ContentEncoding))
+        {
+            return Refuse(ResponseWriter.Problem(
+                415,
+                ProblemTypes.UnsupportedMediaType,
+                "Unsupported content encoding",
+                "The body may be sent as is or with Content-Encoding: gzip."));
+        }
+
+        var domainFromHeaders = domain is not null;
         ParsedRequest parsed;
         try
         {

@@ -27,6 +27,17 @@ public sealed class CollectorResponse
     /// <summary>Gets the number of events accepted.</summary>
     public int AcceptedCount { get; }
 
-    /// <summary>Gets the authorized client configuration's domain, when the request got as far as authorization.</summary>
-    public string? AuthorizedDomain { get; internal init; }
+    /// <summary>
+    /// Gets the domain the request was authorized for, on every response produced after its <c>Origin</c> (or
+    /// <c>Referer</c>, or <c>siteId</c>) domain was authorized, errors included, so that host adapters can grant CORS
+    /// and the browser can read the answer. <see langword="null"/> when the request was refused before or by authorization.
+    /// </summary>
+    public string? AuthorizedDomain { get; internal set; }
+
+    /// <summary>
+    /// Gets the request's <c>Origin</c>, exactly as sent, when that origin's domain was authorized: the value a host
+    /// adapter echoes in <c>Access-Control-Allow-Origin</c>. <see langword="null"/> otherwise, and then no CORS
+    /// grant may be sent.
+    /// </summary>
+    public string? AllowedOrigin { get; internal set; }
 }

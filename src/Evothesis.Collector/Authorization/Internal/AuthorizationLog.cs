@@ -19,4 +19,34 @@ internal static partial class AuthorizationLog
 
     [LoggerMessage(1104, LogLevel.Warning, "Authorization of domain {Domain} is unavailable: request refused with 503")]
     public static partial void AuthorizationUnavailable(ILogger logger, string domain);
+
+    [LoggerMessage(1105, LogLevel.Information, "Domains are authorized by pixel-management at {BaseUrl}; configurations are cached for {PositiveTtl} (unknown domains for {NegativeTtl})")]
+    public static partial void UsingPixelManagement(ILogger logger, string baseUrl, TimeSpan positiveTtl, TimeSpan negativeTtl);
+
+    [LoggerMessage(1106, LogLevel.Debug, "pixel-management answered {StatusCode} for domain {Domain} in {ElapsedMs:0.0} ms")]
+    public static partial void PixelManagementAnswered(ILogger logger, int statusCode, string domain, double elapsedMs);
+
+    [LoggerMessage(1107, LogLevel.Warning, "pixel-management lookup of domain {Domain} failed after {ElapsedMs:0.0} ms: {Reason}")]
+    public static partial void PixelManagementFailed(ILogger logger, string domain, double elapsedMs, string reason);
+
+    [LoggerMessage(1108, LogLevel.Warning, "pixel-management returned an unusable configuration for domain {Domain}: {Error}; the domain is treated as unauthorized")]
+    public static partial void PixelManagementInvalidConfig(ILogger logger, string domain, string error);
+
+    [LoggerMessage(1109, LogLevel.Warning, "pixel-management is failing: serving the cached configuration of domain {Domain} (client {ClientId}), last confirmed {Age} ago")]
+    public static partial void ServingStale(ILogger logger, string domain, string clientId, TimeSpan age);
+
+    [LoggerMessage(1110, LogLevel.Error, "pixel-management has not confirmed the configuration of domain {Domain} for {Age}, longer than the stale limit {StaleLimit}: its requests are refused with 503 until pixel-management answers")]
+    public static partial void StaleLimitReached(ILogger logger, string domain, TimeSpan age, TimeSpan staleLimit);
+
+    [LoggerMessage(1111, LogLevel.Information, "pixel-management is answering again")]
+    public static partial void PixelManagementRecovered(ILogger logger);
+
+    [LoggerMessage(1112, LogLevel.Debug, "pixel-management does not know domain {Domain}")]
+    public static partial void PixelManagementUnknownDomain(ILogger logger, string domain);
+
+    [LoggerMessage(1113, LogLevel.Warning, "A domain lookup was refused before reaching pixel-management: the value ({Length} characters) is not a normalised domain name")]
+    public static partial void NotNormalized(ILogger logger, int length);
+
+    [LoggerMessage(1114, LogLevel.Information, "CORS preflight from {Domain} refused: {Status}")]
+    public static partial void PreflightRefused(ILogger logger, string domain, DomainAuthorizationStatus status);
 }

@@ -1,0 +1,83 @@
+using System.Diagnostics.Metrics;
+using Evothesis.Collector.Diagnostics;
+
+namespace Evothesis.Collector.Authorization.Internal;
+
+/// <summary>
+/// Instruments of domain authorization against pixel-management, on the collector's meter. Tags carry outcomes
+/// and error types only, never domains: a flood of made-up origins must not create a flood of time series.
+/// </summary>
+internal sealed class AuthorizationMetrics
+{
+    public const string Hit = "hit";
+    public const string Miss = "miss";
+    public const string Stale = "stale";
+
+    private static readonly KeyValuePair<string, object?> HitTag = new("result", Hit);
+    private static readonly KeyValuePair<string, object?> MissTag = new("result", Miss);
+    private static readonly KeyValuePair<string, object?> StaleTag = new("result", Stale);
+
+    private readonly Counter<long> _cacheLookups;
+    private readonly Histogram<double> _upstreamDuration;
+    private readonly Counter<long> _upstreamFailures;
+    private readonly Counter<long> _preflights;
+
+    public AuthorizationMetrics(CollectorMetrics metrics)
+    {
+        var meter = metrics.Meter;
+        _cacheLookups = meter.CreateCounter<long>(
+            "evothesis.collector.authorization.cache.lookups", "{lookup}",
+            "Domain authorizations answered from the cache (hit), by asking pixel-management (miss), or from a configuration past its TTL while pixel-management fails (stale).");
+        _upstreamDuration = meter.CreateHistogram<double>(
+            "evothesis.collector.authorization.upstream.duration", "s",
+            "Time one pixel-management lookup took, retries included, by outcome.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5] });
+        _upstreamFailures = meter.CreateCounter<long>(
+            "evothesis.collector.authorization.upstream.failures", "{lookup}",
+            "pixel-management lookups that failed, by error type (timeout, circuit_open, http status, network, invalid_response).");
+        _preflights = meter.CreateCounter<long>(
+            "evothesis.collector.cors.preflights", "{request}",
+            "CORS preflight requests, by outcome (granted, unauthorized, unavailable, invalid_origin).");
+    }
+
+    public void CacheLookup(string result)
+    {
+        if (_cacheLookups.Enabled)
+        {
+            _cacheLookups.Add(1, result switch
+            {
+                Hit => HitTag,
+                Miss => MissTag,
+                _ => StaleTag,
+            });
+        }
+    }
+
+    public void UpstreamCompleted(string outcome, TimeSpan duration)
+    {
+        if (_upstreamDuration.Enabled)
+        {
+            _upstreamDuration.Record(duration.TotalSeconds, new KeyValuePair<string, object?>("outcome", outcome));
+        }
+    }
+
+    public void UpstreamFailed(string errorType)
+    {
+        if (_upstreamFailures.Enabled)
+        {
+            _upstreamFailures.Add(1, new KeyValuePair<string, object?>("error.type", errorType));
+        }
+    }
+
+    public void Preflight(string outcome)
+    {
+        if (_preflights.Enabled)
+        {
+            _preflights.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
+        }
+    }
+
+    public void ObserveCacheSize(Func<long> size) =>
+        _cacheLookups.Meter.CreateObservableGauge(
+            "evothesis.collector.authorization.cache.size", size, "{entry}", "Domains held in the authorization cache.");
+}

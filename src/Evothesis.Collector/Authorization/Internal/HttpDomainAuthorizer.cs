@@ -1,0 +1,411 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Caching.Memory;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Evothesis.Collector.Authorization.Internal;
+
+/// <summary>
+/// Authorizes domains by asking pixel-management, with an in-memory cache in front of it so that pixel-management
+/// is neither the collector's bottleneck nor its single point of failure.
+/// </summary>
+/// <remarks>
+/// <list type="bullet">
+/// <item>A configuration is used for <see cref="AuthorizationOptions.PositiveCacheDuration"/>, a refusal for
+/// <see cref="AuthorizationOptions.NegativeCacheDuration"/>; then pixel-management is asked again.</item>
+/// <item>One lookup per domain at a time, however many requests wait for it (single flight).</item>
+/// <item>While pixel-management fails, a configuration past its TTL is served as it was, for up to
+/// <see cref="AuthorizationOptions.StaleCacheLimit"/> after pixel-management last confirmed it, and refreshed in the
+/// background. A domain with nothing to serve is <see cref="DomainAuthorizationStatus.Unavailable"/>: never a guess.</item>
+/// <item>The cache is bounded (<see cref="AuthorizationOptions.CacheSizeLimit"/> domains); refusals are evicted first.</item>
+/// </list>
+/// Expiry is computed from the <see cref="TimeProvider"/>'s timestamps stored in each entry: the memory cache's own
+/// expiration only reclaims memory.
+/// </remarks>
+internal sealed class HttpDomainAuthorizer : IDomainAuthorizer, IDisposable
+{
+    /// <summary>A domain reserved never to exist (RFC 2606), looked up to probe pixel-management.</summary>
+    public const string ProbeDomain = "evothesis-health-check.invalid";
+
+    /// <summary>How often a domain served stale is refreshed in the background while pixel-management fails.</summary>
+    public static readonly TimeSpan RefreshRetryInterval = TimeSpan.FromSeconds(5);
+
+    private readonly Func<PixelManagementClient> _clients;
+    private readonly AuthorizationOptions _options;
+    private readonly TimeSpan _retryAfter;
+    private readonly TimeProvider _time;
+    private readonly AuthorizationMetrics _metrics;
+    private readonly ILogger _logger;
+    private readonly MemoryCache _cache;
+    private readonly long _positiveTtl;
+    private readonly long _negativeTtl;
+    private readonly long _staleLimit;
+    private readonly long _refreshRetryInterval;
+
+    // Lookups in flight, by domain: the single flight. Added by the first request that misses, removed by the lookup.
+    private readonly ConcurrentDictionary<string, Task<CacheEntry?>> _lookups = new(StringComparer.Ordinal);
+
+    // Cancels lookups in flight when the authorizer is disposed.
+    private readonly CancellationTokenSource _disposed = new();
+
+    // Timestamp until which pixel-management counts as failing: expired configurations are then served stale at
+    // once instead of making requests wait for a lookup that is likely to fail. Written by lookups, read by requests.
+    private long _failingUntil;
+
+    // 1 from a failed lookup until the next answer, for the "answering again" log line.
+    private int _failing;
+
+    // For the health check: the last answer and failure (timestamps; 0 = never) and the configurations held.
+    private long _lastAnswer;
+    private long _lastFailure;
+    private long _newestConfirmation;
+    private long _positiveEntries;
+
+    private int _disposedFlag;
+
+    public HttpDomainAuthorizer(
+        Func<PixelManagementClient> clients,
+        IOptions<CollectorOptions> options,
+        TimeProvider timeProvider,
+        AuthorizationMetrics metrics,
+        ILogger<HttpDomainAuthorizer> logger)
+    {
+        _clients = clients;
+        _options = options.Value.Authorization;
+        _retryAfter = options.Value.RetryAfter;
+        _time = timeProvider;
+        _metrics = metrics;
+        _logger = logger;
+        _cache = new MemoryCache(new MemoryCacheOptions { SizeLimit = _options.CacheSizeLimit, CompactionPercentage = 0.1 });
+        _positiveTtl = ToTimestampTicks(_options.PositiveCacheDuration);
+        _negativeTtl = ToTimestampTicks(_options.NegativeCacheDuration);
+        _staleLimit = ToTimestampTicks(_options.StaleCacheLimit);
+        _refreshRetryInterval = ToTimestampTicks(RefreshRetryInterval);
+        metrics.ObserveCacheSize(() => _cache.Count);
+
+        if (PixelManagementUri.TryCreate(_options.PixelManagementUrl, out var baseUri, out _))
+        {
+            AuthorizationLog.UsingPixelManagement(logger, baseUri.ToString(), _options.PositiveCacheDuration, _options.NegativeCacheDuration);
+        }
+    }
+
+    /// <summary>Gets the number of domains in the cache (configurations and refusals).</summary>
+    public int CachedDomains => _cache.Count;
+
+    /// <summary>Gets the number of client configurations in the cache.</summary>
+    public long CachedConfigurations => Interlocked.Read(ref _positiveEntries);
+
+    public ValueTask<DomainAuthorization> AuthorizeAsync(string domain, CancellationToken cancellationToken)
+    {
+        // Only normalised names reach the cache key space and the URL path, whoever calls.
+        if (!DomainName.IsNormalized(domain))
+        {
+            AuthorizationLog.NotNormalized(_logger, domain?.Length ?? 0);
+            return ValueTask.FromResult(DomainAuthorization.Unauthorized);
+        }
+
+        var now = _time.GetTimestamp();
+        var entry = _cache.TryGetValue(domain, out var cached) ? cached as CacheEntry : null;
+        if (entry is not null)
+        {
+            if (now < entry.FreshUntil)
+            {
+                _metrics.CacheLookup(AuthorizationMetrics.Hit);
+                return ValueTask.FromResult(entry.Result);
+            }
+
+            if (entry.CanServeStale(now) && (entry.Failing || now < Volatile.Read(ref _failingUntil)))
+            {
+                _metrics.CacheLookup(AuthorizationMetrics.Stale);
+                RefreshInBackground(domain, entry, now);
+                return ValueTask.FromResult(entry.Result);
+            }
+        }
+
+        return LookupAsync(domain, entry, cancellationToken);
+    }
+
+    /// <summary>Asks pixel-management about a domain that never exists, bypassing the cache.</summary>
+    /// <returns>The answer: anything but <see cref="LookupOutcome.Failed"/> means pixel-management is reachable.</returns>
+    public async Task<PixelManagementAnswer> ProbeAsync(CancellationToken cancellationToken)
+    {
+        var started = _time.GetTimestamp();
+        PixelManagementAnswer answer;
+        try
+        {
+            answer = await _clients().LookupAsync(ProbeDomain, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            answer = PixelManagementAnswer.Failure("unexpected", ex.GetType().Name);
+        }
+
+        var now = _time.GetTimestamp();
+        if (answer.Outcome == LookupOutcome.Failed)
+        {
+            _metrics.UpstreamFailed(answer.ErrorType ?? "unknown");
+            RecordFailure(now);
+        }
+        else
+        {
+            RecordAnswer(now);
+        }
+
+        _metrics.UpstreamCompleted(Outcome(answer), _time.GetElapsedTime(started, now));
+        return answer;
+    }
+
+    /// <summary>Tells whether cached configurations can be served while pixel-management fails.</summary>
+    public bool CanServeFromCache()
+    {
+        var newest = Interlocked.Read(ref _newestConfirmation);
+        return CachedConfigurations > 0 && newest != 0 && _time.GetTimestamp() - newest < _staleLimit;
+    }
+
+    /// <summary>Gets how long ago pixel-management last answered, and last failed.</summary>
+    public (TimeSpan? SinceAnswer, TimeSpan? SinceFailure) GetHistory()
+    {
+        var answer = Interlocked.Read(ref _lastAnswer);
+        var failure = Interlocked.Read(ref _lastFailure);
+        return (answer == 0 ? null : _time.GetElapsedTime(answer), failure == 0 ? null : _time.GetElapsedTime(failure));
+    }
+
+    /// <summary>Gets the lookup of a domain in flight, if any (tests wait for background refreshes with it).</summary>
+    internal Task? GetLookupInFlight(string domain) => _lookups.TryGetValue(domain, out var task) ? task : null;
+
+    // The container may dispose it twice: as itself and as the IDomainAuthorizer it resolves to.
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposedFlag, 1) != 0)
+        {
+            return;
+        }
+
+        _disposed.Cancel();
+        _disposed.Dispose();
+        _cache.Dispose();
+    }
+
+    private static string Outcome(PixelManagementAnswer answer) => answer.Outcome switch
+    {
+        LookupOutcome.Authorized => "authorized",
+        LookupOutcome.NotFound => "not_found",
+        LookupOutcome.Invalid => "invalid",
+        _ => "failure",
+    };
+
+    private async ValueTask<DomainAuthorization> LookupAsync(string domain, CacheEntry? previous, CancellationToken cancellationToken)
+    {
+        // The waiting request may give up; the lookup goes on for the others and fills the cache.
+        var entry = await GetOrStartLookup(domain, previous).WaitAsync(cancellationToken).ConfigureAwait(false);
+        if (entry is not null)
+        {
+            _metrics.CacheLookup(AuthorizationMetrics.Miss);
+            return entry.Result;
+        }
+
+        var now = _time.GetTimestamp();
+        if (previous is { IsPositive: true })
+        {
+            if (previous.CanServeStale(now))
+            {
+                _metrics.CacheLookup(AuthorizationMetrics.Stale);
+                return previous.Result;
+            }
+
+            AuthorizationLog.StaleLimitReached(_logger, domain, _time.GetElapsedTime(previous.ConfirmedAt, now), _options.StaleCacheLimit);
+        }
+
+        _metrics.CacheLookup(AuthorizationMetrics.Miss);
+        return DomainAuthorization.Unavailable(_retryAfter);
+    }
+
+    private void RefreshInBackground(string domain, CacheEntry entry, long now)
+    {
+        var next = Volatile.Read(ref entry.NextRefreshAt);
+        if (now < next || Interlocked.CompareExchange(ref entry.NextRefreshAt, now + _refreshRetryInterval, next) != next)
+        {
+            return;
+        }
+
+        _ = GetOrStartLookup(domain, entry);
+    }
+
+    private Task<CacheEntry?> GetOrStartLookup(string domain, CacheEntry? previous)
+    {
+        while (true)
+        {
+            if (_lookups.TryGetValue(domain, out var running))
+            {
+                return running;
+            }
+
+            var completion = new TaskCompletionSource<CacheEntry?>(TaskCreationOptions.RunContinuationsAsynchronously);
+            if (_lookups.TryAdd(domain, completion.Task))
+            {
+                _ = RunLookupAsync(domain, previous, completion);
+                return completion.Task;
+            }
+        }
+    }
+
+    private async Task RunLookupAsync(string domain, CacheEntry? previous, TaskCompletionSource<CacheEntry?> completion)
+    {
+        CacheEntry? entry = null;
+        try
+        {
+            entry = await FetchAsync(domain, previous).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !_disposed.IsCancellationRequested)
+        {
+            // FetchAsync classifies every upstream failure; this is a bug, and still must not leave waiters hanging.
+            AuthorizationLog.PixelManagementFailed(_logger, domain, 0, ex.GetType().Name);
+        }
+        catch (OperationCanceledException)
+        {
+            // Disposed while the lookup ran.
+        }
+        finally
+        {
+            // Cache first (in FetchAsync), then leave the single flight, then wake the waiters: a request that misses
+            // after this point finds the entry in the cache or starts a lookup that finds it there.
+            _lookups.TryRemove(new KeyValuePair<string, Task<CacheEntry?>>(domain, completion.Task));
+            completion.TrySetResult(entry);
+        }
+    }
+
+    private async Task<CacheEntry?> FetchAsync(string domain, CacheEntry? previous)
+    {
+        var started = _time.GetTimestamp();
+
+        // A lookup that finished between this request's cache miss and its joining the single flight has already
+        // stored the answer.
+        if (_cache.TryGetValue(domain, out var cached) && cached is CacheEntry current && !ReferenceEquals(current, previous)
+            && started < current.FreshUntil)
+        {
+            return current;
+        }
+
+        var answer = await _clients().LookupAsync(domain, _disposed.Token).ConfigureAwait(false);
+        var now = _time.GetTimestamp();
+        var elapsed = _time.GetElapsedTime(started, now);
+        _metrics.UpstreamCompleted(Outcome(answer), elapsed);
+
+        CacheEntry entry;
+        switch (answer.Outcome)
+        {
+            case LookupOutcome.Authorized:
+                AuthorizationLog.PixelManagementAnswered(_logger, answer.StatusCode, domain, elapsed.TotalMilliseconds);
+                entry = new CacheEntry(DomainAuthorization.Authorized(answer.Client!), now, now + _positiveTtl, now + _staleLimit);
+                break;
+            case LookupOutcome.NotFound:
+                AuthorizationLog.PixelManagementUnknownDomain(_logger, domain);
+                entry = new CacheEntry(DomainAuthorization.Unauthorized, now, now + _negativeTtl, now + _negativeTtl);
+                break;
+            case LookupOutcome.Invalid:
+                AuthorizationLog.PixelManagementInvalidConfig(_logger, domain, answer.Detail ?? "invalid configuration");
+                entry = new CacheEntry(DomainAuthorization.Unauthorized, now, now + _negativeTtl, now + _negativeTtl);
+                break;
+            default:
+                _metrics.UpstreamFailed(answer.ErrorType ?? "unknown");
+                AuthorizationLog.PixelManagementFailed(_logger, domain, elapsed.TotalMilliseconds, answer.Detail ?? answer.ErrorType ?? "unknown");
+                RecordFailure(now);
+                if (_cache.TryGetValue(domain, out cached) && cached is CacheEntry { IsPositive: true } stale && stale.CanServeStale(now))
+                {
+                    stale.MarkFailing(now + _refreshRetryInterval);
+                    AuthorizationLog.ServingStale(_logger, domain, stale.Result.Client!.ClientId, _time.GetElapsedTime(stale.ConfirmedAt, now));
+                }
+
+                return null;
+        }
+
+        RecordAnswer(now);
+        Store(domain, entry);
+        return entry;
+    }
+
+    private void Store(string domain, CacheEntry entry)
+    {
+        var options = new MemoryCacheEntryOptions
+        {
+            Size = 1,
+
+            // Under pressure, refusals (a flood of made-up origins) go before the clients' configurations.
+            Priority = entry.IsPositive ? CacheItemPriority.High : CacheItemPriority.Low,
+
+            // Memory reclaim only; freshness and the stale limit are decided from the entry's own timestamps.
+            AbsoluteExpirationRelativeToNow = entry.IsPositive ? _options.StaleCacheLimit : _options.NegativeCacheDuration,
+        };
+
+        if (entry.IsPositive)
+        {
+            Interlocked.Increment(ref _positiveEntries);
+            UpdateNewest(entry.ConfirmedAt);
+            options.RegisterPostEvictionCallback(static (_, _, _, state) => Interlocked.Decrement(ref ((HttpDomainAuthorizer)state!)._positiveEntries), this);
+        }
+
+        _cache.Set(domain, entry, options);
+    }
+
+    private void UpdateNewest(long confirmedAt)
+    {
+        var newest = Interlocked.Read(ref _newestConfirmation);
+        while (confirmedAt > newest)
+        {
+            var seen = Interlocked.CompareExchange(ref _newestConfirmation, confirmedAt, newest);
+            if (seen == newest)
+            {
+                return;
+            }
+
+            newest = seen;
+        }
+    }
+
+    private void RecordAnswer(long now)
+    {
+        Interlocked.Exchange(ref _lastAnswer, now);
+        Volatile.Write(ref _failingUntil, 0);
+        if (Interlocked.Exchange(ref _failing, 0) == 1)
+        {
+            AuthorizationLog.PixelManagementRecovered(_logger);
+        }
+    }
+
+    private void RecordFailure(long now)
+    {
+        Interlocked.Exchange(ref _lastFailure, now);
+        Volatile.Write(ref _failingUntil, now + _refreshRetryInterval);
+        Interlocked.Exchange(ref _failing, 1);
+    }
+
+    private long ToTimestampTicks(TimeSpan span) => (long)(span.TotalSeconds * _time.TimestampFrequency);
+
+    /// <summary>A cached answer with its own clock: fresh until its TTL, then servable while failing up to the stale limit.</summary>
+    private sealed class CacheEntry(DomainAuthorization result, long confirmedAt, long freshUntil, long staleUntil)
+    {
+        // Earliest timestamp of the next background refresh; moved forward by whoever starts one.
+        public long NextRefreshAt;
+
+        private volatile bool _failing;
+
+        public DomainAuthorization Result { get; } = result;
+
+        public long ConfirmedAt { get; } = confirmedAt;
+
+        public long FreshUntil { get; } = freshUntil;
+
+        public bool IsPositive => Result.Status == DomainAuthorizationStatus.Authorized;
+
+        /// <summary>Gets a value indicating whether the last refresh of this configuration failed.</summary>
+        public bool Failing => _failing;
+
+        public bool CanServeStale(long now) => IsPositive && now < staleUntil;
+
+        public void MarkFailing(long nextRefreshAt)
+        {
+            _failing = true;
+            Volatile.Write(ref NextRefreshAt, nextRefreshAt);
+        }
+    }
+}

@@ -1,0 +1,94 @@
+using Evothesis.Collector.Tests.Support;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+
+namespace Evothesis.Collector.Tests.Authorization;
+
+[TestFixture]
+[CancelAfter(60_000)]
+public sealed class PixelManagementHealthCheckTests
+{
+    private FakePixelManagement _pm = null!;
+
+    [SetUp]
+    public async Task SetUp() => _pm = await FakePixelManagement.StartAsync();
+
+    [TearDown]
+    public async Task TearDown() => await _pm.DisposeAsync();
+
+    [Test]
+    public async Task CheckHealth_PixelManagementAnswering_IsHealthy()
+    {
+        await using var services = Create(_pm.Url);
+
+        var report = await CheckAsync(services);
+
+        report.Status.Should().Be(HealthStatus.Healthy);
+        report.Description.Should().Contain("pixel-management");
+        _pm.Targets.Should().Equal("/api/v1/config/domain/evothesis-health-check.invalid");
+    }
+
+    [Test]
+    public async Task CheckHealth_PixelManagementDownWithCachedConfigurations_IsDegraded()
+    {
+        _pm.SetClient("shop.acme.com", "client_acme");
+        await using var services = Create(_pm.Url);
+        await services.AuthorizeAsync("shop.acme.com");
+        await _pm.StopAsync();
+
+        var report = await CheckAsync(services);
+
+        report.Status.Should().Be(HealthStatus.Degraded);
+        report.Description.Should().Contain("pixel-management is unreachable").And.Contain("serving 1 cached client configuration(s)");
+        report.Data["cached_configurations"].Should().Be(1L);
+    }
+
+    [Test]
+    public async Task CheckHealth_PixelManagementFailingWithNothingCached_IsUnhealthy()
+    {
+        _pm.Mode = FakeMode.Failing;
+        await using var services = Create(_pm.Url);
+
+        var report = await CheckAsync(services);
+
+        report.Status.Should().Be(HealthStatus.Unhealthy);
+        report.Description.Should().Contain("pixel-management");
+        report.Data["error"].Should().Be("500");
+    }
+
+    [Test]
+    public async Task CheckHealth_CachedConfigurationsPastTheStaleLimit_IsUnhealthy()
+    {
+        _pm.SetClient("shop.acme.com", "client_acme");
+        await using var services = Create(_pm.Url);
+        await services.AuthorizeAsync("shop.acme.com");
+        await _pm.StopAsync();
+        services.Time!.Advance(TimeSpan.FromHours(25));
+
+        (await CheckAsync(services)).Status.Should().Be(HealthStatus.Unhealthy);
+    }
+
+    [Test]
+    public async Task CheckHealth_PixelManagementNotConfigured_IsHealthy()
+    {
+        var collection = new ServiceCollection();
+        collection.AddEvothesisCollector(o => o.Authorization.ClientsFile = Path.Combine(Path.GetTempPath(), "missing-" + Guid.NewGuid() + ".json"));
+        collection.AddHealthChecks().AddEvothesisCollector();
+        await using var provider = collection.BuildServiceProvider();
+
+        var report = await provider.GetRequiredService<HealthCheckService>().CheckHealthAsync(r => r.Name == "evothesis-pixel-management");
+
+        report.Entries["evothesis-pixel-management"].Status.Should().Be(HealthStatus.Healthy);
+        report.Entries["evothesis-pixel-management"].Description.Should().Contain("not used");
+    }
+
+    private static PixelManagementServices Create(string url) =>
+        PixelManagementServices.Create(url, configureServices: s => s.AddHealthChecks().AddEvothesisCollector());
+
+    private static async Task<HealthReportEntry> CheckAsync(PixelManagementServices services)
+    {
+        var report = await services.Provider.GetRequiredService<HealthCheckService>()
+            .CheckHealthAsync(r => r.Name == "evothesis-pixel-management");
+        return report.Entries["evothesis-pixel-management"];
+    }
+}

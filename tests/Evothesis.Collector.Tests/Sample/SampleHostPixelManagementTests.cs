@@ -1,0 +1,161 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using Evothesis.Collector.Authorization;
+using Evothesis.Collector.Authorization.Internal;
+using Evothesis.Collector.Tests.Support;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Http.Resilience;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Evothesis.Collector.Tests.Sample;
+
+[TestFixture]
+[CancelAfter(60_000)]
+public sealed class SampleHostPixelManagementTests
+{
+    private FakePixelManagement _pm = null!;
+
+    [SetUp]
+    public async Task SetUp()
+    {
+        _pm = await FakePixelManagement.StartAsync();
+        _pm.SetClient("shop.acme.com", "client_acme", "gdpr", "pm-salt-91ab");
+    }
+
+    [TearDown]
+    public async Task TearDown() => await _pm.DisposeAsync();
+
+    [Test]
+    public async Task Collect_WithPixelManagementUrl_AttributesEventsToItsClientInsteadOfTheClientsFile()
+    {
+        await using var host = SampleHostFactory.WithPixelManagement(_pm.Url);
+        using var client = host.CreateClient();
+
+        using var fromOrigin = await PostAsync(client, "https://shop.acme.com", """{"eventType":"pageview","eventId":"e1","sessionId":"s1"}""");
+        using var fromSiteId = await PostAsync(client, null, """{"eventType":"click","eventId":"e2","siteId":"shop.acme.com"}""");
+        using var fromClientsFile = await PostAsync(client, "http://localhost:8000", """{"eventType":"pageview"}""");
+
+        fromOrigin.StatusCode.Should().Be(HttpStatusCode.Accepted);
+        fromSiteId.StatusCode.Should().Be(HttpStatusCode.Accepted);
+        fromClientsFile.StatusCode.Should().Be(HttpStatusCode.Forbidden, "localhost is only in clients.json, which pixel-management replaces");
+        var events = await RecentAsync(client);
+        events.Select(e => e.GetProperty("eventId").GetString()).Should().BeEquivalentTo(["e1", "e2"]);
+        events.Should().OnlyContain(e => e.GetProperty("client_id").GetString() == "client_acme" && e.GetProperty("siteId").GetString() == "shop.acme.com");
+        _pm.CallsFor("shop.acme.com").Should().Be(1);
+    }
+
+    [Test]
+    public async Task Collect_PixelManagementOutage_KnownDomainsKeepWorkingUnknownOnesAreAskedToRetry()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var host = SampleHostFactory.WithPixelManagement(
+            _pm.Url,
+            services: s =>
+            {
+                s.AddSingleton(sp => PixelManagementServices.CreateAuthorizer(sp, time));
+
+                // The outage's failed attempts would open the circuit breaker, whose break runs on the real clock;
+                // this test moves only the cache's clock, so it keeps the breaker closed.
+                s.Configure<HttpStandardResilienceOptions>(
+                    AuthorizationOptions.PixelManagementHttpClientName + "-standard",
+                    o => o.CircuitBreaker.MinimumThroughput = 1000);
+            });
+        using var client = host.CreateClient();
+        (await PostAsync(client, "https://shop.acme.com", """{"eventType":"pageview","eventId":"before"}""")).StatusCode.Should().Be(HttpStatusCode.Accepted);
+
+        await _pm.StopAsync();
+        time.Advance(TimeSpan.FromMinutes(30));
+        using var known = await PostAsync(client, "https://shop.acme.com", """{"eventType":"pageview","eventId":"during"}""");
+        using var unknown = await PostAsync(client, "https://new-client.example", """{"eventType":"pageview","eventId":"lost?"}""");
+        using var health = await client.GetAsync("/health");
+
+        known.StatusCode.Should().Be(HttpStatusCode.Accepted);
+        unknown.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable);
+        unknown.Headers.RetryAfter.Should().NotBeNull();
+        health.StatusCode.Should().Be(HttpStatusCode.OK);
+        (await health.Content.ReadAsStringAsync()).Should().Be("Degraded");
+
+        // pixel-management is back, and has moved the domain to another client: new events follow it.
+        _pm.SetClient("shop.acme.com", "client_acme_eu", "gdpr", "pm-salt-91ab");
+        await _pm.RestartAsync();
+        time.Advance(HttpDomainAuthorizer.RefreshRetryInterval);
+        (await PostAsync(client, "https://shop.acme.com", """{"eventType":"pageview","eventId":"refreshing"}""")).StatusCode.Should().Be(HttpStatusCode.Accepted);
+        var authorizer = host.Services.GetRequiredService<HttpDomainAuthorizer>();
+        await (authorizer.GetLookupInFlight("shop.acme.com") ?? Task.CompletedTask);
+        (await PostAsync(client, "https://shop.acme.com", """{"eventType":"pageview","eventId":"after"}""")).StatusCode.Should().Be(HttpStatusCode.Accepted);
+
+        var events = (await RecentAsync(client)).ToDictionary(e => e.GetProperty("eventId").GetString()!, e => e.GetProperty("client_id").GetString());
+        events.Should().Equal(new Dictionary<string, string?>
+        {
+            ["before"] = "client_acme",
+            ["during"] = "client_acme",
+            ["refreshing"] = "client_acme",
+            ["after"] = "client_acme_eu",
+        });
+    }
+
+    [Test]
+    public async Task Collect_RequireOriginOn_RefusesRequestsThatNameTheirSiteOnlyInTheBody()
+    {
+        await using var host = SampleHostFactory.WithPixelManagement(_pm.Url, new() { ["Evothesis:Authorization:RequireOrigin"] = "true" });
+        using var client = host.CreateClient();
+
+        using var bodyOnly = await PostAsync(client, null, """{"eventType":"pageview","siteId":"shop.acme.com"}""");
+        using var withOrigin = await PostAsync(client, "https://shop.acme.com", """{"eventType":"pageview"}""");
+        using var withReferer = await PostAsync(client, null, """{"eventType":"pageview"}""", referer: "https://shop.acme.com/cart");
+
+        bodyOnly.StatusCode.Should().Be(HttpStatusCode.Forbidden);
+        (await bodyOnly.Content.ReadAsStringAsync()).Should().Contain("Origin or Referer");
+        withOrigin.StatusCode.Should().Be(HttpStatusCode.Accepted);
+        withReferer.StatusCode.Should().Be(HttpStatusCode.Accepted);
+        _pm.CallsFor("shop.acme.com").Should().Be(1);
+    }
+
+    [Test]
+    public async Task Collect_RequireOriginOff_AcceptsServerToServerSenders()
+    {
+        await using var host = SampleHostFactory.WithPixelManagement(_pm.Url);
+        using var client = host.CreateClient();
+
+        using var response = await PostAsync(client, null, """{"eventType":"pageview","siteId":"shop.acme.com"}""");
+
+        response.StatusCode.Should().Be(HttpStatusCode.Accepted);
+    }
+
+    [Test]
+    public async Task Collect_WithoutPixelManagementUrl_UsesTheSampleClientsFile()
+    {
+        await using var host = new SampleHostFactory();
+        using var client = host.CreateClient();
+
+        using var response = await PostAsync(client, "http://localhost:8000", """{"eventType":"pageview"}""");
+
+        response.StatusCode.Should().Be(HttpStatusCode.Accepted);
+        _pm.TotalCalls.Should().Be(0);
+    }
+
+    private static async Task<HttpResponseMessage> PostAsync(HttpClient client, string? origin, string body, string? referer = null)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/collect") { Content = new StringContent(body, Encoding.UTF8) };
+        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        if (origin is not null)
+        {
+            request.Headers.TryAddWithoutValidation("Origin", origin);
+        }
+
+        if (referer is not null)
+        {
+            request.Headers.Referrer = new Uri(referer);
+        }
+
+        return await client.SendAsync(request);
+    }
+
+    private static async Task<JsonElement[]> RecentAsync(HttpClient client)
+    {
+        using var document = JsonDocument.Parse(await client.GetStringAsync("/events/recent?limit=100"));
+        return document.RootElement.EnumerateArray().Select(e => e.Clone()).ToArray();
+    }
+}
