@@ -53,6 +53,18 @@ public static class CollectorBuilderExtensions
         return builder;
     }
 
+    /// <summary>Adds a processor instance; see <see cref="AddEventProcessor{TProcessor}(ICollectorBuilder)"/>.</summary>
+    /// <param name="builder">The collector builder.</param>
+    /// <param name="processor">The processor.</param>
+    /// <returns>The builder.</returns>
+    public static ICollectorBuilder AddEventProcessor(this ICollectorBuilder builder, IEventProcessor processor)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(processor);
+        builder.Services.AddSingleton(processor);
+        return builder;
+    }
+
     /// <summary>
     /// Adds a sink the audit records of <c>hipaa</c> clients are written to. Once any audit sink is added, the
     /// default (NDJSON files under <c>audit/</c> in the storage folder) is no longer used. A request's events are
