@@ -16,6 +16,9 @@ internal sealed class AuditTrail
     private readonly PrivacyMetrics _metrics;
     private readonly ILogger _logger;
 
+    // Written by the flusher, read by health checks.
+    private volatile bool _lastWriteFailed;
+
     public AuditTrail(
         IEnumerable<IAuditSink> registered,
         IOptions<CollectorOptions> options,
@@ -32,6 +35,9 @@ internal sealed class AuditTrail
     }
 
     public IReadOnlyList<IAuditSink> Sinks => _sinks;
+
+    /// <summary>Gets a value indicating whether the most recent audit write failed (audited requests are being refused).</summary>
+    public bool LastWriteFailed => _lastWriteFailed;
 
     /// <summary>Writes records to every sink; throws when any sink failed.</summary>
     public async Task WriteAsync(IReadOnlyList<AuditRecord> records, CancellationToken cancellationToken)
@@ -55,10 +61,12 @@ internal sealed class AuditTrail
         }
         catch
         {
+            _lastWriteFailed = true;
             _metrics.AuditRecords(records.Count, success: false);
             throw;
         }
 
+        _lastWriteFailed = false;
         _metrics.AuditRecords(records.Count, success: true);
     }
 

@@ -148,7 +148,7 @@ internal sealed class JsonRedactor
                     break;
                 case JsonTokenType.StartObject or JsonTokenType.StartArray:
                     var (secret, metadata) = CurrentRules(frames, formValues);
-                    frames.Add(new Frame
+                    frames.Add(new RedactionFrame
                     {
                         IsArray = reader.TokenType == JsonTokenType.StartArray,
                         Secret = secret,
@@ -174,7 +174,7 @@ internal sealed class JsonRedactor
     }
 
     // The rules for the value about to be read: those of its property, or of the array holding it.
-    private static (bool Secret, bool Metadata) CurrentRules(List<Frame> frames, bool formValues)
+    private static (bool Secret, bool Metadata) CurrentRules(List<RedactionFrame> frames, bool formValues)
     {
         if (frames.Count == 0)
         {
@@ -277,7 +277,7 @@ internal sealed class JsonRedactor
 
         if (mask != 0)
         {
-            scratch.Splices.Add(new Splice
+            scratch.Splices.Add(new RedactionSplice
             {
                 Start = start,
                 End = end,
@@ -321,7 +321,7 @@ internal sealed class JsonRedactor
         }
     }
 
-    private static (bool Secret, bool Metadata, bool Descriptor) ValueRules(List<Frame> frames, bool formValues)
+    private static (bool Secret, bool Metadata, bool Descriptor) ValueRules(List<RedactionFrame> frames, bool formValues)
     {
         if (frames.Count == 0)
         {
@@ -336,7 +336,7 @@ internal sealed class JsonRedactor
 
     // When an object closes, its descriptors are settled: kept (with pattern redaction) when the object held a
     // field's value, redacted otherwise. Nested objects settled theirs when they closed.
-    private static void ResolveConditionals(Frame frame, List<Splice> splices)
+    private static void ResolveConditionals(RedactionFrame frame, List<RedactionSplice> splices)
     {
         if (frame.IsArray)
         {
@@ -368,7 +368,7 @@ internal sealed class JsonRedactor
 
     // "event_data.fields.email", "page_data.items[].note": never a value; a name that was itself redacted
     // appears as its marker.
-    private static string BuildPath(string field, List<Frame> frames, ReadOnlySpan<byte> source)
+    private static string BuildPath(string field, List<RedactionFrame> frames, ReadOnlySpan<byte> source)
     {
         var builder = new StringBuilder(field, 64);
         foreach (var frame in frames)
@@ -412,11 +412,11 @@ internal sealed class JsonRedactor
     private static void AddMarker(RedactionScratch scratch, int start, int end, PiiKind kind, string? path) =>
         scratch.Splices.Add(MarkerSplice(scratch, start, end, kind, path));
 
-    private static Splice MarkerSplice(RedactionScratch scratch, int start, int end, PiiKind kind, string? path)
+    private static RedactionSplice MarkerSplice(RedactionScratch scratch, int start, int end, PiiKind kind, string? path)
     {
         var replacementStart = scratch.Replacements.WrittenCount;
         scratch.Replacements.Write(PiiKinds.JsonMarker(kind));
-        return new Splice
+        return new RedactionSplice
         {
             Start = start,
             End = end,
@@ -431,7 +431,7 @@ internal sealed class JsonRedactor
     {
         var replacementStart = scratch.Replacements.WrittenCount;
         var length = WriteJsonString(scratch, text);
-        scratch.Splices.Add(new Splice
+        scratch.Splices.Add(new RedactionSplice
         {
             Start = start,
             End = end,

@@ -43,9 +43,9 @@ internal sealed class RedactionScratch
     /// <summary>Writes JSON string literals into <see cref="Replacements"/>.</summary>
     public Utf8JsonWriter Writer { get; }
 
-    public List<Splice> Splices { get; } = [];
+    public List<RedactionSplice> Splices { get; } = [];
 
-    public List<Frame> Frames { get; } = [];
+    public List<RedactionFrame> Frames { get; } = [];
 
     public static RedactionScratch Rent()
     {
@@ -76,7 +76,7 @@ internal sealed class RedactionScratch
 }
 
 /// <summary>A replacement of source bytes [Start, End) by replacement bytes.</summary>
-internal struct Splice
+internal struct RedactionSplice
 {
     public int Start;
     public int End;
@@ -99,7 +99,7 @@ internal struct Splice
 }
 
 /// <summary>The state of one open JSON object or array.</summary>
-internal struct Frame
+internal struct RedactionFrame
 {
     public bool IsArray;
 
