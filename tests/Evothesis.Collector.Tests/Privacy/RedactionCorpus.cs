@@ -106,6 +106,8 @@ public static class RedactionCorpus
         new("url", "?email=a%40b.com&ref=home", $"?email={Email}&ref=home"),
         new("url", "#/users?phone=5551234567", $"#/users?phone={Secret}"),
         new("url", "Visit https://x.com/?email=a@b.com for details", $"Visit https://x.com/?email={Email} for details"),
+        new("url", "https://x.com is great, mail jane@x.com", $"https://x.com is great, mail {Email}"),
+        new("url", "See https://x.com/reset?token=abc, then log in.", $"See https://x.com/reset?token={Secret}, then log in."),
         new("url", "https://example.com/api?api_key=sk_live_123&page=2", $"https://example.com/api?api_key={Secret}&page=2"),
         new("url", "https://example.com/p?password=hunter2", $"https://example.com/p?password={Secret}"),
         new("url", "https://example.com/p?card=4111111111111111", $"https://example.com/p?card={Card}"),

@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Collections.Frozen;
 using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
@@ -23,38 +22,16 @@ internal sealed class JsonRedactor
 {
     private const int MaxPathLength = 200;
 
-    // Top-level properties of a form event that describe the page, not the form.
-    private static readonly string[] PageContextKeys =
-        ["url", "path", "title", "referrer", "hash", "query_params", "page", "visitor_id", "attribution", "browser", "batch_metadata", "language", "timezone", "user_agent"];
-
-    // Keys that name or describe a form field when their object also holds the field's value:
-    // {"name": "email", "type": "email", "value": "..."}. Without a value beside them they may be the value
-    // itself ({"name": "Jane Doe"} in a map of fields) and are redacted.
-    private static readonly string[] DescriptorKeys = ["name", "id", "type", "label", "placeholder", "tag", "field", "index", "position", "required"];
-
-    private static readonly string[] ValueHolderKeys = ["value", "values", "field_value", "checked", "selected", "input", "text"];
-
-    private readonly KeyNameMatcher _secretKeys;
+    private readonly NameClassifier _names;
     private readonly TextRedactor _text;
-    private readonly FrozenSet<string>.AlternateLookup<ReadOnlySpan<char>> _metadata;
-    private readonly FrozenSet<string>.AlternateLookup<ReadOnlySpan<char>> _pageContext;
-    private readonly FrozenSet<string>.AlternateLookup<ReadOnlySpan<char>> _descriptors;
-    private readonly FrozenSet<string>.AlternateLookup<ReadOnlySpan<char>> _valueHolders;
 
     public JsonRedactor(PrivacyOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
         var secrets = options.UseDefaultSecretKeys ? PrivacyOptions.DefaultSecretKeys.Concat(options.SecretKeys) : options.SecretKeys;
-        _secretKeys = new KeyNameMatcher(secrets);
-        _text = new TextRedactor(_secretKeys);
-        _metadata = Set(PrivacyOptions.DefaultFormMetadataKeys.Concat(options.FormMetadataKeys));
-        _pageContext = Set(PageContextKeys);
-        _descriptors = Set(DescriptorKeys);
-        _valueHolders = Set(ValueHolderKeys);
+        _names = new NameClassifier(secrets, PrivacyOptions.DefaultFormMetadataKeys.Concat(options.FormMetadataKeys));
+        _text = new TextRedactor(_names);
     }
-
-    /// <summary>Gets the matcher of secret names, shared with URL redaction.</summary>
-    public KeyNameMatcher SecretKeys => _secretKeys;
 
     /// <summary>Redacts a payload.</summary>
     /// <param name="value">The payload.</param>
@@ -118,23 +95,6 @@ internal sealed class JsonRedactor
         }
     }
 
-    private static FrozenSet<string>.AlternateLookup<ReadOnlySpan<char>> Set(IEnumerable<string> names) =>
-        names.Select(KeyNameMatcher.Normalize).Where(n => n.Length > 0).ToFrozenSet(StringComparer.Ordinal).GetAlternateLookup<ReadOnlySpan<char>>();
-
-    private static bool Contains(FrozenSet<string>.AlternateLookup<ReadOnlySpan<char>> set, ReadOnlySpan<byte> utf8Name)
-    {
-        Span<char> chars = stackalloc char[128];
-        Span<char> normalized = stackalloc char[128];
-        if (utf8Name.Length > chars.Length)
-        {
-            return false;
-        }
-
-        var length = Encoding.UTF8.GetChars(utf8Name, chars);
-        var normalizedLength = KeyNameMatcher.Normalize(chars[..length], normalized);
-        return set.Contains(normalized[..normalizedLength]);
-    }
-
     private void Scan(ReadOnlySpan<byte> source, string field, bool formValues, bool collectLocations, RedactionScratch scratch)
     {
         var reader = new Utf8JsonReader(source, new JsonReaderOptions { MaxDepth = 256 });
@@ -194,13 +154,14 @@ internal sealed class JsonRedactor
         frame.NameStart = (int)reader.TokenStartIndex + 1;
         frame.NameLength = reader.ValueSpan.Length;
         frame.NameMask = 0;
-        frame.NameSecret = frame.Secret || _secretKeys.Matches(name);
+        var flags = _names.Classify(name);
+        frame.NameSecret = frame.Secret || (flags & NameFlags.Secret) != 0;
         frame.NameDescriptor = false;
         if (formValues)
         {
-            frame.NameMetadata = frame.Metadata || Contains(_metadata, name) || (index == 0 && Contains(_pageContext, name));
-            frame.NameDescriptor = !frame.NameMetadata && Contains(_descriptors, name);
-            frame.HasValueHolder |= Contains(_valueHolders, name);
+            frame.NameMetadata = frame.Metadata || (flags & NameFlags.FormMetadata) != 0 || (index == 0 && (flags & NameFlags.PageContext) != 0);
+            frame.NameDescriptor = !frame.NameMetadata && (flags & NameFlags.Descriptor) != 0;
+            frame.HasValueHolder |= (flags & NameFlags.ValueHolder) != 0;
         }
         else
         {

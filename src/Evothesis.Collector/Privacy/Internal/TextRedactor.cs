@@ -7,16 +7,21 @@ namespace Evothesis.Collector.Privacy.Internal;
 /// URLs keep their scheme, host and path, lose any user:password, and have query and fragment parameters
 /// redacted whose value holds personal data or whose name is a secret.
 /// </summary>
-internal sealed class TextRedactor(KeyNameMatcher secretKeys)
+internal sealed class TextRedactor(NameClassifier names)
 {
     private static readonly SearchValues<byte> UrlEnd = SearchValues.Create(" \t\r\n\"'<>`"u8);
     private static readonly SearchValues<byte> AuthorityEnd = SearchValues.Create("/?#"u8);
     private static readonly SearchValues<byte> PathEnd = SearchValues.Create("?#"u8);
 
-    /// <summary>Tells cheaply whether a string could need redaction at all.</summary>
+    /// <summary>
+    /// Tells cheaply whether a string could need redaction at all: it may hold a pattern ('@', '%', or enough
+    /// digits; credentials in a URL need an '@' too), or it is or holds a URL with a query or fragment, whose
+    /// parameter names may be secrets.
+    /// </summary>
     public static bool MayNeedRedaction(ReadOnlySpan<byte> text) =>
         text.Length > 0
-        && (PiiPatterns.MayContain(text) || text[0] is (byte)'/' or (byte)'?' or (byte)'#' || text.IndexOf("://"u8) >= 0);
+        && (PiiPatterns.MayContain(text)
+            || (text.IndexOfAny((byte)'?', (byte)'#') >= 0 && (text[0] is (byte)'/' or (byte)'?' or (byte)'#' || text.IndexOf("://"u8) >= 0)));
 
     /// <summary>
     /// Writes the redacted form of <paramref name="text"/> to <paramref name="output"/> and returns the kinds of
@@ -30,7 +35,8 @@ internal sealed class TextRedactor(KeyNameMatcher secretKeys)
             return 0;
         }
 
-        if (GetSchemeLength(text, 0) > 0 || text.StartsWith("//"u8) || text[0] == (byte)'/')
+        // A whole string is a URL only without whitespace; "https://x.com is great" is text with a URL in it.
+        if ((GetSchemeLength(text, 0) > 0 || text[0] == (byte)'/') && text.IndexOfAny(UrlEnd) < 0)
         {
             RedactUrl(text, output, scratch, ref mask);
         }
@@ -304,7 +310,7 @@ internal sealed class TextRedactor(KeyNameMatcher secretKeys)
             output.Write(PiiKinds.Marker(kind));
             mask |= 1 << (int)kind;
         }
-        else if (secretKeys.Matches(PercentDecode(name, plusIsSpace: true, scratch)))
+        else if (names.IsSecret(PercentDecode(name, plusIsSpace: true, scratch)))
         {
             output.Write(PiiKinds.Marker(PiiKind.Secret));
             mask |= 1 << (int)PiiKind.Secret;
