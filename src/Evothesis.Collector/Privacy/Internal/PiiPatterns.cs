@@ -143,9 +143,11 @@ internal static class PiiPatterns
 
     private static bool TryEmail(ReadOnlySpan<byte> text, int at, int atLength, out PiiMatch match)
     {
+        // Bounded like real addresses (64-byte local part, 253-byte domain), so a long run of address
+        // characters cannot make the scan quadratic.
         match = default;
         var start = at;
-        while (start > 0 && IsLocalChar(text[start - 1]))
+        while (start > 0 && at - start < 64 && IsLocalChar(text[start - 1]))
         {
             start--;
         }
@@ -162,7 +164,7 @@ internal static class PiiPatterns
 
         var domainStart = at + atLength;
         var end = domainStart;
-        while (end < text.Length && IsDomainChar(text[end]))
+        while (end < text.Length && end - domainStart < 253 && IsDomainChar(text[end]))
         {
             end++;
         }
