@@ -142,6 +142,8 @@ public static class RedactionCorpus
         new("form", """{"formId":"signup","formData":{"company":"Acme"}}""", $$$"""{"formId":"signup","formData":{"company":"{{{FormValue}}}"}}""", "formSubmit"),
         new("form", """{"form_id":"nl","fields":{"email":"a@b.co"}}""", $$$"""{"form_id":"nl","fields":{"email":"{{{FormValue}}}"}}""", "newsletter_form_submit"),
         new("form", """{"formId":"search","formAction":"https://shop.acme.com/s?q=jane%40example.com"}""", $$$"""{"formId":"search","formAction":"https://shop.acme.com/s?q={{{Email}}}"}""", "form_submit"),
+        new("form", """{"campaign":"spring","formData":{"email":"a@b.co","company":"Acme"}}""", $$$"""{"campaign":"spring","formData":{"email":"{{{FormValue}}}","company":"{{{FormValue}}}"}}""", "lead"),
+        new("form", """{"plan":"pro","form_fields":[{"name":"email","value":"a@b.co"}]}""", $$$"""{"plan":"pro","form_fields":[{"name":"email","value":"{{{FormValue}}}"}]}""", "signup"),
         new("form", """{"field_name":"zip","value":"94107","duration_ms":5300}""", $$$"""{"field_name":"zip","value":"{{{FormValue}}}","duration_ms":5300}""", "form_focus"),
 
         // Look-alikes: identifiers, amounts, dates, versions, URLs and names that are not personal data.

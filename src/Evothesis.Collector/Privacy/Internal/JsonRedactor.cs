@@ -104,15 +104,16 @@ internal sealed class JsonRedactor
             switch (reader.TokenType)
             {
                 case JsonTokenType.PropertyName:
-                    OnPropertyName(ref reader, source, formValues, collectLocations, field, scratch);
+                    OnPropertyName(ref reader, source, collectLocations, field, scratch);
                     break;
                 case JsonTokenType.StartObject or JsonTokenType.StartArray:
-                    var (secret, metadata) = CurrentRules(frames, formValues);
+                    var (secret, metadata, form) = CurrentRules(frames, formValues);
                     frames.Add(new RedactionFrame
                     {
                         IsArray = reader.TokenType == JsonTokenType.StartArray,
                         Secret = secret,
                         Metadata = metadata,
+                        Form = form,
                         FirstSplice = scratch.Splices.Count,
                     });
                     break;
@@ -133,19 +134,22 @@ internal sealed class JsonRedactor
         }
     }
 
-    // The rules for the value about to be read: those of its property, or of the array holding it.
-    private static (bool Secret, bool Metadata) CurrentRules(List<RedactionFrame> frames, bool formValues)
+    // The rules for the container about to open: those of its property, or of the array holding it. Inside a
+    // form container (formData, form_fields, ...) the form rule applies whatever the event type.
+    private static (bool Secret, bool Metadata, bool Form) CurrentRules(List<RedactionFrame> frames, bool formValues)
     {
         if (frames.Count == 0)
         {
-            return (false, !formValues);
+            return (false, !formValues, formValues);
         }
 
         var frame = frames[^1];
-        return frame.IsArray ? (frame.Secret, frame.Metadata) : (frame.NameSecret, frame.NameMetadata);
+        return frame.IsArray
+            ? (frame.Secret, frame.Metadata, frame.Form)
+            : (frame.NameSecret, frame.NameMetadata, frame.Form || !frame.NameMetadata);
     }
 
-    private void OnPropertyName(ref Utf8JsonReader reader, ReadOnlySpan<byte> source, bool formValues, bool collectLocations, string field, RedactionScratch scratch)
+    private void OnPropertyName(ref Utf8JsonReader reader, ReadOnlySpan<byte> source, bool collectLocations, string field, RedactionScratch scratch)
     {
         var frames = scratch.Frames;
         var index = frames.Count - 1;
@@ -157,7 +161,7 @@ internal sealed class JsonRedactor
         var flags = _names.Classify(name);
         frame.NameSecret = frame.Secret || (flags & NameFlags.Secret) != 0;
         frame.NameDescriptor = false;
-        if (formValues)
+        if (frame.Form)
         {
             frame.NameMetadata = frame.Metadata || (flags & NameFlags.FormMetadata) != 0 || (index == 0 && (flags & NameFlags.PageContext) != 0);
             frame.NameDescriptor = !frame.NameMetadata && (flags & NameFlags.Descriptor) != 0;
@@ -165,7 +169,7 @@ internal sealed class JsonRedactor
         }
         else
         {
-            frame.NameMetadata = true;
+            frame.NameMetadata = (flags & NameFlags.FormContainer) == 0;
         }
 
         // A property name is kept, unless it is itself personal data ({"jane@example.com": 3}).

@@ -23,6 +23,9 @@ internal enum NameFlags : byte
 
     /// <summary>Holds a form field's value (<c>value</c>, <c>checked</c>).</summary>
     ValueHolder = 16,
+
+    /// <summary>Holds a form's values in any event (<c>formData</c>, <c>form_fields</c>): the form rule applies inside.</summary>
+    FormContainer = 32,
 }
 
 /// <summary>
@@ -44,6 +47,9 @@ internal sealed class NameClassifier
 
     private static readonly string[] ValueHolderKeys = ["value", "values", "field_value", "checked", "selected", "input", "text"];
 
+    // Whatever the event type, what these hold was typed into a form.
+    private static readonly string[] FormContainerKeys = ["form_data", "form_values", "form_fields", "field_values", "form_inputs", "form_answers"];
+
     // Top-level properties of a form event that describe the page, not the form.
     private static readonly string[] PageContextKeys =
         ["url", "path", "title", "referrer", "hash", "query_params", "page", "visitor_id", "attribution", "browser", "batch_metadata", "language", "timezone", "user_agent"];
@@ -53,6 +59,7 @@ internal sealed class NameClassifier
     private readonly FrozenSet<string>.AlternateLookup<ReadOnlySpan<char>> _pageContext;
     private readonly FrozenSet<string>.AlternateLookup<ReadOnlySpan<char>> _descriptors;
     private readonly FrozenSet<string>.AlternateLookup<ReadOnlySpan<char>> _valueHolders;
+    private readonly FrozenSet<string>.AlternateLookup<ReadOnlySpan<char>> _formContainers;
     private readonly Entry?[] _cache = new Entry?[Slots];
 
     public NameClassifier(IEnumerable<string> secretKeys, IEnumerable<string> formMetadataKeys)
@@ -62,6 +69,7 @@ internal sealed class NameClassifier
         _pageContext = Set(PageContextKeys);
         _descriptors = Set(DescriptorKeys);
         _valueHolders = Set(ValueHolderKeys);
+        _formContainers = Set(FormContainerKeys);
     }
 
     public bool IsSecret(ReadOnlySpan<byte> utf8Name) => (Classify(utf8Name) & NameFlags.Secret) != 0;
@@ -127,6 +135,11 @@ internal sealed class NameClassifier
         if (_valueHolders.Contains(key))
         {
             flags |= NameFlags.ValueHolder;
+        }
+
+        if (_formContainers.Contains(key))
+        {
+            flags |= NameFlags.FormContainer;
         }
 
         return flags;

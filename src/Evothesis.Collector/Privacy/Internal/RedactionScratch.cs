@@ -109,6 +109,9 @@ internal struct RedactionFrame
     /// <summary>Inside a form event's payload, everything inside is metadata (kept).</summary>
     public bool Metadata;
 
+    /// <summary>The form rule applies inside: a form event's payload, or a form container such as <c>formData</c>.</summary>
+    public bool Form;
+
     /// <summary>The object has a property holding a field's value (<c>value</c>, <c>checked</c>, ...).</summary>
     public bool HasValueHolder;
 
