@@ -1,6 +1,8 @@
+using System.Net;
 using System.Security.Cryptography;
 using System.Text;
 using Evothesis.Collector.Sample.Pixel;
+using Microsoft.AspNetCore.HttpOverrides;
 
 var builder = WebApplication.CreateBuilder(args);
 
@@ -20,7 +22,41 @@ builder.Services.AddOptions<PixelOptions>()
         $"{PixelOptions.SectionName}:FlushInterval must be from 50 milliseconds to 10 minutes.")
     .ValidateOnStart();
 
+// The visitor's IP is the connection's peer, unless the peer is a proxy named in ForwardedHeaders:KnownProxies or
+// ForwardedHeaders:KnownNetworks: then X-Forwarded-For (as that proxy appended it) is used. Anyone else's
+// X-Forwarded-For is ignored, so a visitor cannot choose the address stored (or hashed) for them.
+builder.Services.AddOptions<ForwardedHeadersOptions>().Configure<IConfiguration>((options, configuration) =>
+{
+    var section = configuration.GetSection("ForwardedHeaders");
+    var proxies = section.GetSection("KnownProxies").Get<string[]>() ?? [];
+    var networks = section.GetSection("KnownNetworks").Get<string[]>() ?? [];
+
+    // ASP.NET Core trusts loopback by default; only what is configured is trusted here.
+    options.KnownProxies.Clear();
+    options.KnownIPNetworks.Clear();
+    options.ForwardedHeaders = proxies.Length > 0 || networks.Length > 0
+        ? ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto
+        : ForwardedHeaders.None;
+    options.ForwardLimit = section.GetValue("ForwardLimit", 1);
+    for (var i = 0; i < proxies.Length; i++)
+    {
+        options.KnownProxies.Add(IPAddress.TryParse(proxies[i], out var address)
+            ? address
+            : throw new InvalidOperationException($"ForwardedHeaders:KnownProxies:{i} ('{proxies[i]}') is not an IP address."));
+    }
+
+    for (var i = 0; i < networks.Length; i++)
+    {
+        options.KnownIPNetworks.Add(System.Net.IPNetwork.TryParse(networks[i], out var network)
+            ? network
+            : throw new InvalidOperationException($"ForwardedHeaders:KnownNetworks:{i} ('{networks[i]}') is not a network in CIDR notation (10.0.0.0/8)."));
+    }
+});
+
 var app = builder.Build();
+
+// First, so everything after it (the collector included) sees the visitor's address.
+app.UseForwardedHeaders();
 
 // /events/recent shows every client's events: only in Development, or to callers presenting the admin key
 // (Sample:AdminKey, sent as X-Admin-Key). With a key configured, Development requires it too.

@@ -3,6 +3,8 @@ using Evothesis.Collector.Authorization;
 using Evothesis.Collector.Authorization.Internal;
 using Evothesis.Collector.Batching;
 using Evothesis.Collector.Ingestion;
+using Evothesis.Collector.Privacy;
+using Evothesis.Collector.Privacy.Internal;
 using Evothesis.Collector.Sinks.ObjectStorage;
 using Microsoft.Extensions.Options;
 
@@ -33,6 +35,9 @@ public sealed class CollectorOptions
 
     /// <summary>Gets or sets the local storage used when no other sink is configured.</summary>
     public StorageOptions Storage { get; set; } = new();
+
+    /// <summary>Gets or sets how personal data is redacted from event payloads.</summary>
+    public PrivacyOptions Privacy { get; set; } = new();
 
     /// <summary>
     /// Gets or sets S3 object storage: the client bucket (data lake) and the backup bucket, bound from
@@ -92,12 +97,17 @@ internal sealed class CollectorOptionsValidator : IValidateOptions<CollectorOpti
                 $"({options.Limits.MaxEventsPerBatch}), or a full batch could never be queued.");
         }
 
-        if (batching.AckMode == AckMode.Durable && batching.AckTimeout <= batching.FlushInterval)
+        // Audited (hipaa) requests wait for their batch in either ack mode.
+        if (batching.AckTimeout <= batching.FlushInterval)
         {
             failures.Add(
                 $"Evothesis:Batching:AckTimeout ({batching.AckTimeout}) must be longer than Evothesis:Batching:FlushInterval " +
-                $"({batching.FlushInterval}), or durable requests would time out before their batch is written.");
+                $"({batching.FlushInterval}), or durable and audited requests would time out before their batch is written.");
         }
+
+        CheckNames(failures, "Evothesis:Privacy:SecretKeys", options.Privacy.SecretKeys);
+        CheckNames(failures, "Evothesis:Privacy:FormEventTypes", options.Privacy.FormEventTypes);
+        CheckNames(failures, "Evothesis:Privacy:FormMetadataKeys", options.Privacy.FormMetadataKeys);
 
         if (string.IsNullOrWhiteSpace(options.Storage.Path))
         {
@@ -147,6 +157,23 @@ internal sealed class CollectorOptionsValidator : IValidateOptions<CollectorOpti
         if (authorization.CacheSizeLimit is < 16 or > 10_000_000)
         {
             failures.Add($"Evothesis:Authorization:CacheSizeLimit ({authorization.CacheSizeLimit}) must be between 16 and 10000000.");
+        }
+    }
+
+    private static void CheckNames(List<string> failures, string key, IList<string>? names)
+    {
+        if (names is null)
+        {
+            failures.Add($"{key} must not be null.");
+            return;
+        }
+
+        for (var i = 0; i < names.Count; i++)
+        {
+            if (string.IsNullOrEmpty(names[i]) || KeyNameMatcher.Normalize(names[i]).Length == 0)
+            {
+                failures.Add($"{key}:{i} ('{names[i]}') must contain a letter or digit.");
+            }
         }
     }
 

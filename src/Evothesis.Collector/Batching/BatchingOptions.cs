@@ -31,7 +31,7 @@ public sealed class BatchingOptions
 
     /// <summary>
     /// Gets or sets how long a request waits for its batch to be written in <see cref="AckMode.Durable"/>
-    /// mode before it is answered with 503 (the write may still complete; retried events carry their
+    /// mode (and an audited request in either mode) before it is answered with 503 (the write may still complete; retried events carry their
     /// <c>eventId</c>). The default is 30 seconds.
     /// </summary>
     public TimeSpan AckTimeout { get; set; } = TimeSpan.FromSeconds(30);
@@ -52,7 +52,8 @@ public enum AckMode
     /// <summary>
     /// <c>202</c> is sent as soon as the events are queued: lower latency, but events still in the queue
     /// are lost if the process crashes, and a failed write can no longer be reported to the sender
-    /// (it is counted and logged as a drop).
+    /// (it is counted and logged as a drop). Requests of audited (<c>hipaa</c>) clients are still acknowledged
+    /// only once their audit record and events are written.
     /// </summary>
     Enqueued,
 }

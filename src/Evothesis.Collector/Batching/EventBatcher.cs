@@ -2,6 +2,8 @@ using System.Diagnostics;
 using System.Threading.Channels;
 using Evothesis.Collector.Diagnostics;
 using Evothesis.Collector.Events;
+using Evothesis.Collector.Privacy;
+using Evothesis.Collector.Privacy.Internal;
 using Evothesis.Collector.Sinks;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -17,6 +19,9 @@ namespace Evothesis.Collector.Batching;
 /// Group commit: in <see cref="AckMode.Durable"/> mode each request gets a task that completes when the
 /// batch carrying its events is written (or fails when it is not), so concurrent requests share one write.
 /// The queue is bounded by events, not requests: a request that does not fit is refused, never dropped.
+/// A request's audit record (hipaa clients) travels with its events and is written, with the others of the
+/// batch, before the batch's events: one audit write per batch, and no audited event is stored without its
+/// record. Audited requests are always acknowledged durably, whatever the <see cref="AckMode"/>.
 /// </remarks>
 internal sealed class EventBatcher : IAsyncDisposable
 {
@@ -25,6 +30,7 @@ internal sealed class EventBatcher : IAsyncDisposable
 
     private readonly IEventSink[] _sinks;
     private readonly IBatchCommitObserver[] _observers;
+    private readonly AuditTrail? _audit;
     private readonly BatchingOptions _options;
     private readonly TimeProvider _time;
     private readonly CollectorMetrics _metrics;
@@ -50,10 +56,12 @@ internal sealed class EventBatcher : IAsyncDisposable
         IOptions<CollectorOptions> options,
         TimeProvider timeProvider,
         CollectorMetrics metrics,
-        ILogger<EventBatcher> logger)
+        ILogger<EventBatcher> logger,
+        AuditTrail? audit = null)
     {
         _sinks = sinks.Sinks;
         _observers = observers.ToArray();
+        _audit = audit;
         _options = options.Value.Batching;
         _time = timeProvider;
         _metrics = metrics;
@@ -86,7 +94,19 @@ internal sealed class EventBatcher : IAsyncDisposable
     /// In <see cref="AckMode.Durable"/> mode, completes when the events are written and fails with
     /// <see cref="BatchWriteException"/> when they are not; <see langword="null"/> in <see cref="AckMode.Enqueued"/> mode.
     /// </param>
-    public EnqueueStatus TryEnqueue(IReadOnlyList<CollectedEvent> events, out Task? written)
+    public EnqueueStatus TryEnqueue(IReadOnlyList<CollectedEvent> events, out Task? written) =>
+        TryEnqueue(events, audit: null, out written);
+
+    /// <summary>Adds the events of one request, and its audit record if it has one, to the queue.</summary>
+    /// <param name="events">The events; the batcher owns the list from now on.</param>
+    /// <param name="audit">The request's audit record, written before its events; the write fails with them.</param>
+    /// <param name="written">
+    /// Completes when the events are written and fails with <see cref="BatchWriteException"/> when they (or the
+    /// audit record) are not. <see langword="null"/> in <see cref="AckMode.Enqueued"/> mode for requests without
+    /// an audit record: an audited request is always acknowledged durably, since acknowledging it before its
+    /// record is stored would either lose the record silently or store events without one.
+    /// </param>
+    public EnqueueStatus TryEnqueue(IReadOnlyList<CollectedEvent> events, AuditRecord? audit, out Task? written)
     {
         written = null;
         if (Volatile.Read(ref _stopping) != 0)
@@ -101,10 +121,10 @@ internal sealed class EventBatcher : IAsyncDisposable
             return EnqueueStatus.QueueFull;
         }
 
-        var completion = _options.AckMode == AckMode.Durable
+        var completion = _options.AckMode == AckMode.Durable || audit is not null
             ? new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)
             : null;
-        if (!_channel.Writer.TryWrite(new PendingWrite(events, completion, _time.GetTimestamp())))
+        if (!_channel.Writer.TryWrite(new PendingWrite(events, completion, audit, _time.GetTimestamp())))
         {
             Interlocked.Add(ref _queued, -count);
             return EnqueueStatus.ShuttingDown;
@@ -237,6 +257,12 @@ internal sealed class EventBatcher : IAsyncDisposable
 
     private async Task FlushAsync(List<PendingWrite> pending, int count)
     {
+        count = await WriteAuditRecordsAsync(pending, count).ConfigureAwait(false);
+        if (count == 0)
+        {
+            return;
+        }
+
         var events = new CollectedEvent[count];
         var position = 0;
         foreach (var item in pending)
@@ -283,6 +309,58 @@ internal sealed class EventBatcher : IAsyncDisposable
             activity?.SetStatus(ActivityStatusCode.Error);
             FailAll(pending, failure, _abort.IsCancellationRequested ? "shutdown" : "sink_failure");
         }
+    }
+
+    // Before the events: a stored audited event always has its record. When the audit write fails, the
+    // audited requests are refused (their senders retry) and the rest of the batch is written as usual.
+    // Returns the number of events left to write.
+    private async Task<int> WriteAuditRecordsAsync(List<PendingWrite> pending, int count)
+    {
+        List<AuditRecord>? records = null;
+        foreach (var item in pending)
+        {
+            if (item.Audit is { } record)
+            {
+                (records ??= []).Add(record);
+            }
+        }
+
+        if (records is null)
+        {
+            return count;
+        }
+
+        Exception failure;
+        try
+        {
+            if (_audit is null)
+            {
+                throw new InvalidOperationException("Audit records were queued but no audit trail is configured.");
+            }
+
+            using var timeout = new CancellationTokenSource(_options.SinkTimeout, _time);
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, _abort.Token);
+            await _audit.WriteAsync(records, linked.Token).ConfigureAwait(false);
+            return count;
+        }
+        catch (Exception ex)
+        {
+            failure = ex;
+        }
+
+        var refused = 0;
+        foreach (var item in pending)
+        {
+            if (item.Audit is not null)
+            {
+                refused += item.Events.Count;
+                item.Completion!.TrySetException(new BatchWriteException("audit_failure", failure));
+            }
+        }
+
+        pending.RemoveAll(item => item.Audit is not null);
+        Interlocked.Add(ref _queued, -refused);
+        return count - refused;
     }
 
     private void FailAll(List<PendingWrite> pending, Exception failure, string reason)
@@ -367,7 +445,7 @@ internal sealed class EventBatcher : IAsyncDisposable
         }
     }
 
-    private readonly record struct PendingWrite(IReadOnlyList<CollectedEvent> Events, TaskCompletionSource? Completion, long EnqueuedAt);
+    private readonly record struct PendingWrite(IReadOnlyList<CollectedEvent> Events, TaskCompletionSource? Completion, AuditRecord? Audit, long EnqueuedAt);
 }
 
 /// <summary>The outcome of adding a request's events to the queue.</summary>

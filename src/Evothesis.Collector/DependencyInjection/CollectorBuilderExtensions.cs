@@ -39,7 +39,10 @@ public static class CollectorBuilderExtensions
         return builder;
     }
 
-    /// <summary>Adds a processor run on every accepted request's events, after the collector's own.</summary>
+    /// <summary>
+    /// Adds a processor run on every accepted request's events, after the collector's own (consent, then
+    /// redaction), so it sees only events that may be kept, already redacted. Processors run in the order added.
+    /// </summary>
     /// <typeparam name="TProcessor">The processor type, resolved as a singleton.</typeparam>
     /// <param name="builder">The collector builder.</param>
     /// <returns>The builder.</returns>
@@ -48,6 +51,46 @@ public static class CollectorBuilderExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IEventProcessor, TProcessor>());
+        return builder;
+    }
+
+    /// <summary>Adds a processor instance; see <see cref="AddEventProcessor{TProcessor}(ICollectorBuilder)"/>.</summary>
+    /// <param name="builder">The collector builder.</param>
+    /// <param name="processor">The processor.</param>
+    /// <returns>The builder.</returns>
+    public static ICollectorBuilder AddEventProcessor(this ICollectorBuilder builder, IEventProcessor processor)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(processor);
+        builder.Services.AddSingleton(processor);
+        return builder;
+    }
+
+    /// <summary>
+    /// Adds a sink the audit records of <c>hipaa</c> clients are written to. Once any audit sink is added, the
+    /// default (NDJSON files under <c>audit/</c> in the storage folder) is no longer used. A request's events are
+    /// accepted only once every audit sink stored its record.
+    /// </summary>
+    /// <typeparam name="TSink">The sink type, resolved as a singleton.</typeparam>
+    /// <param name="builder">The collector builder.</param>
+    /// <returns>The builder.</returns>
+    public static ICollectorBuilder AddAuditSink<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] TSink>(this ICollectorBuilder builder)
+        where TSink : class, IAuditSink
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IAuditSink, TSink>());
+        return builder;
+    }
+
+    /// <summary>Adds an audit sink instance; see <see cref="AddAuditSink{TSink}(ICollectorBuilder)"/>.</summary>
+    /// <param name="builder">The collector builder.</param>
+    /// <param name="sink">The sink.</param>
+    /// <returns>The builder.</returns>
+    public static ICollectorBuilder AddAuditSink(this ICollectorBuilder builder, IAuditSink sink)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(sink);
+        builder.Services.AddSingleton(sink);
         return builder;
     }
 

@@ -4,6 +4,7 @@ using Evothesis.Collector.Authorization.Internal;
 using Evothesis.Collector.Batching;
 using Evothesis.Collector.Diagnostics;
 using Evothesis.Collector.Ingestion;
+using Evothesis.Collector.Privacy.Internal;
 using Evothesis.Collector.Sinks;
 using Evothesis.Collector.Sinks.ObjectStorage;
 using Evothesis.Collector.Sinks.ObjectStorage.Internal;
@@ -77,12 +78,20 @@ public static class CollectorServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IBatchCommitObserver, InMemoryRecentEventStore>(
             sp => sp.GetRequiredService<InMemoryRecentEventStore>()));
 
+        services.TryAddSingleton<PrivacyMetrics>();
+        services.TryAddSingleton(sp => new JsonRedactor(sp.GetRequiredService<IOptions<CollectorOptions>>().Value.Privacy));
+        services.TryAddSingleton<ConsentProcessor>();
+        services.TryAddSingleton<RedactionProcessor>();
+        services.TryAddSingleton<PrivacyRules>();
+        services.TryAddSingleton<AuditTrail>();
+
         AddObjectStorage(services);
         services.TryAddSingleton<EventBatcher>();
         services.AddHostedService<CollectorHostedService>();
         services.TryAddSingleton(sp => new CollectorPipeline(
             sp.GetRequiredService<IOptions<CollectorOptions>>(),
             sp.GetRequiredService<IDomainAuthorizer>(),
+            sp.GetRequiredService<PrivacyRules>(),
             sp.GetServices<Evothesis.Collector.Privacy.IEventProcessor>(),
             sp.GetRequiredService<EventBatcher>(),
             sp.GetRequiredService<TimeProvider>(),

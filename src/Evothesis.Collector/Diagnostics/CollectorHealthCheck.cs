@@ -1,13 +1,14 @@
 using Evothesis.Collector.Batching;
+using Evothesis.Collector.Privacy.Internal;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace Evothesis.Collector.Diagnostics;
 
 /// <summary>
-/// Reports whether events are flowing: unhealthy when the flusher is not running or the sinks are failing,
-/// degraded when the queue is more than 80% full.
+/// Reports whether events are flowing: unhealthy when the flusher is not running, the sinks are failing or the
+/// audit trail is failing (audited requests are then refused), degraded when the queue is more than 80% full.
 /// </summary>
-internal sealed class CollectorHealthCheck(EventBatcher batcher) : IHealthCheck
+internal sealed class CollectorHealthCheck(EventBatcher batcher, AuditTrail? audit = null) : IHealthCheck
 {
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
@@ -26,6 +27,10 @@ internal sealed class CollectorHealthCheck(EventBatcher batcher) : IHealthCheck
         else if (batcher.LastWriteFailed)
         {
             result = HealthCheckResult.Unhealthy("The most recent batch write failed.", data: data);
+        }
+        else if (audit?.LastWriteFailed == true)
+        {
+            result = HealthCheckResult.Unhealthy("The most recent audit write failed: requests of audited (hipaa) clients are refused.", data: data);
         }
         else if (batcher.QueuedEvents > batcher.Capacity * 0.8)
         {

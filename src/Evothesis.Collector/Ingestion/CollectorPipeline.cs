@@ -25,6 +25,7 @@ public sealed class CollectorPipeline
 {
     private readonly CollectorOptions _options;
     private readonly IDomainAuthorizer _authorizer;
+    private readonly PrivacyRules _privacy;
     private readonly IEventProcessor[] _processors;
     private readonly EventBatcher _batcher;
     private readonly TimeProvider _time;
@@ -34,6 +35,7 @@ public sealed class CollectorPipeline
     internal CollectorPipeline(
         IOptions<CollectorOptions> options,
         IDomainAuthorizer authorizer,
+        PrivacyRules privacy,
         IEnumerable<IEventProcessor> processors,
         EventBatcher batcher,
         TimeProvider timeProvider,
@@ -42,6 +44,7 @@ public sealed class CollectorPipeline
     {
         _options = options.Value;
         _authorizer = authorizer;
+        _privacy = privacy;
         _processors = processors.ToArray();
         _batcher = batcher;
         _time = timeProvider;
@@ -354,11 +357,23 @@ public sealed class CollectorPipeline
             });
         }
 
-        if (_processors.Length > 0 && events.Count > 0)
+        AuditRecord? audit = null;
+        if (events.Count > 0)
         {
-            var context = new EventProcessingContext(client, domain, request, events);
+            // The collector's rules first (consent, then redaction), so host processors only see what may be kept.
+            var context = PrivacyRules.CreateContext(client, domain, request, events);
+            foreach (var processor in _privacy.Processors)
+            {
+                processor.Process(context);
+            }
+
             foreach (var processor in _processors)
             {
+                if (events.Count == 0)
+                {
+                    break;
+                }
+
                 processor.Process(context);
             }
 
@@ -366,6 +381,9 @@ public sealed class CollectorPipeline
             {
                 rejected.Add(new Rejection(dropped.RequestIndex, reason));
             }
+
+            _privacy.Completed(context);
+            audit = PrivacyRules.CreateAuditRecord(context, receivedAt, ip);
         }
 
         if (parsed.IsBatch)
@@ -389,7 +407,7 @@ public sealed class CollectorPipeline
             return ResponseWriter.Accepted(0, rejected, domain);
         }
 
-        var status = _batcher.TryEnqueue(events, out var written);
+        var status = _batcher.TryEnqueue(events, audit, out var written);
         if (status != EnqueueStatus.Queued)
         {
             var full = status == EnqueueStatus.QueueFull;

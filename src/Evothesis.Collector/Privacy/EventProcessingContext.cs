@@ -1,6 +1,7 @@
 using Evothesis.Collector.Authorization;
 using Evothesis.Collector.Events;
 using Evothesis.Collector.Ingestion;
+using Evothesis.Collector.Privacy.Internal;
 
 namespace Evothesis.Collector.Privacy;
 
@@ -10,12 +11,18 @@ public sealed class EventProcessingContext
     private readonly List<CollectedEvent> _events;
     private List<(CollectedEvent Event, string Reason)>? _dropped;
 
-    internal EventProcessingContext(ClientConfig client, string domain, CollectorRequest request, List<CollectedEvent> events)
+    internal EventProcessingContext(
+        ClientConfig client,
+        string domain,
+        CollectorRequest request,
+        List<CollectedEvent> events,
+        RedactionRecorder? redactions = null)
     {
         Client = client;
         Domain = domain;
         Request = request;
         _events = events;
+        Redactions = redactions ?? new RedactionRecorder(collectLocations: false);
     }
 
     /// <summary>Gets the client the events are attributed to, with its privacy rules.</summary>
@@ -29,6 +36,9 @@ public sealed class EventProcessingContext
 
     /// <summary>Gets the events still to be stored, in request order.</summary>
     public IReadOnlyList<CollectedEvent> Events => _events;
+
+    // What the collector's redaction changed, for metrics and the audit record.
+    internal RedactionRecorder Redactions { get; }
 
     internal IReadOnlyList<(CollectedEvent Event, string Reason)> Dropped =>
         (IReadOnlyList<(CollectedEvent Event, string Reason)>?)_dropped ?? [];

@@ -1,122 +1,97 @@
+using System.Net;
 using System.Text;
+using System.Text.Json;
 using Evothesis.Collector.Authorization;
+using Evothesis.Collector.Batching;
 using Evothesis.Collector.Ingestion;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Testing;
-using Microsoft.Extensions.Time.Testing;
 
 namespace Evothesis.Collector.Tests.Support;
 
 /// <summary>
-/// The collector as a host builds it (AddEvothesisCollector with a root configuration), without HTTP: requests go
-/// straight to <see cref="CollectorPipeline"/>. Time is a <see cref="FakeTimeProvider"/>; logs are collected.
+/// A collector built from the real service registrations, with a fixed set of clients, a collecting event sink,
+/// an in-memory audit sink and captured logs. Batches are written as soon as a request's events arrive.
 /// </summary>
 public sealed class CollectorHarness : IAsyncDisposable
 {
     private readonly ServiceProvider _services;
-    private readonly IHostedService[] _hosted;
+    private readonly EventBatcher _batcher;
 
-    private CollectorHarness(ServiceProvider services, IHostedService[] hosted, FakeTimeProvider time, FakeLogCollector logs, string dataPath)
+    public CollectorHarness(
+        IReadOnlyDictionary<string, ClientConfig> clients,
+        Action<CollectorOptions>? configure = null,
+        Action<ICollectorBuilder>? build = null,
+        bool withAuditSink = true)
     {
-        _services = services;
-        _hosted = hosted;
-        Time = time;
-        Logs = logs;
-        DataPath = dataPath;
+        var services = new ServiceCollection();
+        services.AddLogging(logging => logging.SetMinimumLevel(LogLevel.Trace));
+        services.AddFakeLogging();
+        var builder = services.AddEvothesisCollector(options =>
+        {
+            options.Batching.BatchSize = 1;
+            options.Storage.Path = Path.Combine(Path.GetTempPath(), "evothesis-harness-" + Guid.NewGuid().ToString("N"));
+            configure?.Invoke(options);
+        });
+        builder.Services.Replace(ServiceDescriptor.Singleton<IDomainAuthorizer>(new StaticDomainAuthorizer(clients)));
+        builder.AddEventSink(Sink);
+        if (withAuditSink)
+        {
+            builder.AddAuditSink(Audit);
+        }
+
+        build?.Invoke(builder);
+        _services = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true });
+        Pipeline = _services.GetRequiredService<CollectorPipeline>();
+        _batcher = _services.GetRequiredService<EventBatcher>();
+        _batcher.Start();
     }
 
-    public FakeTimeProvider Time { get; }
+    public CollectingEventSink Sink { get; } = new();
 
-    public FakeLogCollector Logs { get; }
+    public InMemoryAuditSink Audit { get; } = new();
 
-    /// <summary>The local storage folder (Evothesis:Storage:Path), removed on dispose.</summary>
-    public string DataPath { get; }
+    public CollectorPipeline Pipeline { get; }
 
     public IServiceProvider Services => _services;
 
-    public static async Task<CollectorHarness> StartAsync(
-        IDictionary<string, string?> configuration,
-        IReadOnlyDictionary<string, ClientConfig> clients,
-        DateTimeOffset now,
-        Action<ICollectorBuilder>? configure = null,
-        Action<IServiceCollection>? services = null)
+    public FakeLogCollector Logs => _services.GetFakeLogCollector();
+
+    public MetricCollector<long> Collect(string instrument) =>
+        new(_services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), "Evothesis.Collector", instrument);
+
+    public async Task<Result> PostAsync(string json, string origin, string? ip = "203.0.113.7", bool gpc = false, string? requestId = null)
     {
-        var dataPath = Directory.CreateTempSubdirectory("evothesis-harness-").FullName;
-        var settings = new Dictionary<string, string?>(configuration)
-        {
-            ["Evothesis:Storage:Path"] = dataPath,
-        };
-        settings.TryAdd("Evothesis:Batching:BatchSize", "2");
-        var root = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
-
-        var time = new FakeTimeProvider(now);
-        var logs = new FakeLogCollector();
-        var collection = new ServiceCollection();
-        collection.AddSingleton<IConfiguration>(root);
-        collection.AddSingleton<TimeProvider>(time);
-        collection.AddSingleton<IDomainAuthorizer>(new StaticDomainAuthorizer(clients));
-        collection.AddLogging(b => b.AddProvider(new FakeLoggerProvider(logs)).SetMinimumLevel(LogLevel.Debug));
-        services?.Invoke(collection);
-        var builder = collection.AddEvothesisCollector(root.GetSection("Evothesis"));
-        configure?.Invoke(builder);
-
-        var provider = collection.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
-        var hosted = provider.GetServices<IHostedService>().ToArray();
-        try
-        {
-            // What the host does first: validate options marked ValidateOnStart.
-            provider.GetRequiredService<Microsoft.Extensions.Options.IStartupValidator>().Validate();
-            foreach (var service in hosted)
-            {
-                await service.StartAsync(CancellationToken.None);
-            }
-        }
-        catch
-        {
-            await provider.DisposeAsync();
-            Directory.Delete(dataPath, recursive: true);
-            throw;
-        }
-
-        return new CollectorHarness(provider, hosted, time, logs, dataPath);
-    }
-
-    public T GetRequiredService<T>()
-        where T : notnull => _services.GetRequiredService<T>();
-
-    /// <summary>Posts a JSON body from a page of <paramref name="domain"/>.</summary>
-    public async Task<CollectorResponse> PostAsync(string domain, string json)
-    {
-        var pipeline = _services.GetRequiredService<CollectorPipeline>();
-        var body = Encoding.UTF8.GetBytes(json);
-        return await pipeline.ProcessAsync(
+        var response = await Pipeline.ProcessAsync(
             new CollectorRequest
             {
-                Body = new MemoryStream(body),
-                ContentLength = body.Length,
+                Body = new MemoryStream(Encoding.UTF8.GetBytes(json)),
                 ContentType = "application/json",
-                Origin = "https://" + domain,
-                UserAgent = "harness",
-                RemoteIpAddress = System.Net.IPAddress.Parse("203.0.113.9"),
+                Origin = origin,
+                RemoteIpAddress = ip is null ? null : IPAddress.Parse(ip),
+                GlobalPrivacyControl = gpc,
+                RequestId = requestId ?? Guid.NewGuid().ToString("N"),
             },
             CancellationToken.None);
+        return new Result(response.StatusCode, JsonDocument.Parse(response.Body).RootElement.Clone());
     }
-
-    /// <summary>Posts one event per domain at the same time, so they share one batch (with BatchSize = the number of domains).</summary>
-    public async Task<CollectorResponse[]> PostTogetherAsync(params (string Domain, string Json)[] requests) =>
-        await Task.WhenAll(requests.Select(r => PostAsync(r.Domain, r.Json)));
 
     public async ValueTask DisposeAsync()
     {
-        foreach (var service in _hosted.Reverse())
-        {
-            await service.StopAsync(CancellationToken.None);
-        }
-
+        await _batcher.StopAsync(CancellationToken.None);
         await _services.DisposeAsync();
-        Directory.Delete(DataPath, recursive: true);
+    }
+
+    public sealed record Result(int StatusCode, JsonElement Body)
+    {
+        public int Accepted => Body.TryGetProperty("accepted", out var a) ? a.GetInt32() : 0;
+
+        public IReadOnlyList<(int Index, string Reason)> Rejected =>
+            Body.TryGetProperty("rejected", out var r)
+                ? r.EnumerateArray().Select(e => (e.GetProperty("index").GetInt32(), e.GetProperty("reason").GetString()!)).ToArray()
+                : [];
     }
 }

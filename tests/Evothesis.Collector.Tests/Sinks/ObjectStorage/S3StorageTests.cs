@@ -172,7 +172,7 @@ public sealed class S3StorageTests
     [Test]
     public async Task AddEvothesisCollector_NothingSet_WritesTheSameLayoutToTheLocalFolder()
     {
-        await using var collector = await CollectorHarness.StartAsync(new Dictionary<string, string?>(), Clients(), TenOClock);
+        await using var collector = await ConfiguredCollector.StartAsync(new Dictionary<string, string?>(), Clients(), TenOClock);
 
         collector.GetRequiredService<SinkSet>().Sinks.Should().ContainSingle().Which.Name.Should().StartWith("local:");
         await PostHourAsync(collector, "10");
@@ -201,7 +201,7 @@ public sealed class S3StorageTests
         (await store.ReadEventsAsync(keys[0])).Should().ContainSingle();
     }
 
-    private static async Task PostHourAsync(CollectorHarness collector, string hour)
+    private static async Task PostHourAsync(ConfiguredCollector collector, string hour)
     {
         var responses = await collector.PostTogetherAsync(("a.example", Event($"a-{hour}", "a", hour)), ("b.example", Event($"b-{hour}", "b", hour)));
         responses.Should().OnlyContain(r => r.StatusCode == 202);
@@ -234,6 +234,6 @@ public sealed class S3StorageTests
         ["vip.example"] = new ClientConfig { ClientId = "client_vip", S3Bucket = _vipBucket },
     };
 
-    private Task<CollectorHarness> StartAsync(Dictionary<string, string?> settings, Action<IServiceCollection>? services = null) =>
-        CollectorHarness.StartAsync(settings, Clients(), TenOClock, services: services);
+    private Task<ConfiguredCollector> StartAsync(Dictionary<string, string?> settings, Action<IServiceCollection>? services = null) =>
+        ConfiguredCollector.StartAsync(settings, Clients(), TenOClock, services: services);
 }

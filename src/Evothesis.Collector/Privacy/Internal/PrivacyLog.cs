@@ -1,0 +1,19 @@
+using Microsoft.Extensions.Logging;
+
+namespace Evothesis.Collector.Privacy.Internal;
+
+/// <summary>Log messages of the privacy rules, event ids 1200-1299. Rule names and counts only, never values.</summary>
+internal static partial class PrivacyLog
+{
+    [LoggerMessage(1200, LogLevel.Debug, "Dropped {Count} events of client {ClientId} without consent ({Cause})")]
+    public static partial void ConsentDropped(ILogger logger, int count, string clientId, string cause);
+
+    [LoggerMessage(1201, LogLevel.Debug, "Redacted {Count} values in events of client {ClientId} ({Rules})")]
+    public static partial void Redacted(ILogger logger, int count, string clientId, string rules);
+
+    [LoggerMessage(1202, LogLevel.Error, "Audit sink {Sink} failed to write {Count} audit records: the audited requests' events are refused")]
+    public static partial void AuditWriteFailed(ILogger logger, Exception exception, string sink, int count);
+
+    [LoggerMessage(1203, LogLevel.Debug, "Wrote {Count} audit records to {Sink}")]
+    public static partial void AuditWritten(ILogger logger, int count, string sink);
+}

@@ -1,0 +1,98 @@
+using Evothesis.Collector.Diagnostics;
+using Evothesis.Collector.Privacy;
+using Evothesis.Collector.Privacy.Internal;
+using Evothesis.Collector.Sinks.ObjectStorage;
+using Evothesis.Collector.Tests.Support;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+
+namespace Evothesis.Collector.Tests.Privacy;
+
+public sealed class AuditTrailTests
+{
+    private ServiceProvider _services = null!;
+
+    [SetUp]
+    public void SetUp() => _services = new ServiceCollection().AddMetrics().BuildServiceProvider();
+
+    [TearDown]
+    public void TearDown() => _services.Dispose();
+
+    [Test]
+    public void Constructor_NoRegisteredSink_UsesFilesUnderAuditInTheStorageFolder()
+    {
+        var storage = Path.Combine(Path.GetTempPath(), "evothesis-trail-" + Guid.NewGuid().ToString("N"));
+
+        var trail = Create([], storage);
+
+        trail.Sinks.Should().ContainSingle().Which.Should().BeOfType<ObjectStorageAuditSink>()
+            .Which.Name.Should().Be("audit:local:" + storage);
+    }
+
+    [Test]
+    public async Task WriteAsync_SeveralSinks_WritesToEach()
+    {
+        var first = new InMemoryAuditSink();
+        var second = new InMemoryAuditSink();
+        var trail = Create([first, second]);
+
+        await trail.WriteAsync([Record()], CancellationToken.None);
+
+        first.Records.Should().ContainSingle();
+        second.Records.Should().ContainSingle();
+        trail.LastWriteFailed.Should().BeFalse();
+    }
+
+    [Test]
+    public async Task WriteAsync_OneSinkFails_ThrowsAndMakesTheCollectorUnhealthyUntilAWriteSucceeds()
+    {
+        var failing = new InMemoryAuditSink { Fail = true };
+        var trail = Create([new InMemoryAuditSink(), failing]);
+        await using var batcher = CreateRunningBatcher();
+        var health = new CollectorHealthCheck(batcher, trail);
+
+        var act = async () => await trail.WriteAsync([Record()], CancellationToken.None);
+
+        await act.Should().ThrowAsync<IOException>();
+        trail.LastWriteFailed.Should().BeTrue();
+        (await health.CheckHealthAsync(new HealthCheckContext())).Status.Should().Be(HealthStatus.Unhealthy);
+
+        failing.Fail = false;
+        await trail.WriteAsync([Record()], CancellationToken.None);
+        (await health.CheckHealthAsync(new HealthCheckContext())).Status.Should().Be(HealthStatus.Healthy);
+    }
+
+    private AuditTrail Create(IAuditSink[] sinks, string? storage = null)
+    {
+        var options = Options.Create(new CollectorOptions());
+        options.Value.Storage.Path = storage ?? Path.GetTempPath();
+        var metrics = new PrivacyMetrics(new CollectorMetrics(_services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>()));
+        return new AuditTrail(sinks, options, new CollectorPaths(), metrics, NullLogger<AuditTrail>.Instance);
+    }
+
+    private Evothesis.Collector.Batching.EventBatcher CreateRunningBatcher()
+    {
+        var options = Options.Create(new CollectorOptions());
+        var batcher = new Evothesis.Collector.Batching.EventBatcher(
+            new Evothesis.Collector.Sinks.SinkSet([new CollectingEventSink()], options, new CollectorPaths()),
+            [],
+            options,
+            TimeProvider.System,
+            new CollectorMetrics(_services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>()),
+            NullLogger<Evothesis.Collector.Batching.EventBatcher>.Instance);
+        batcher.Start();
+        return batcher;
+    }
+
+    private static AuditRecord Record() => new()
+    {
+        Id = Guid.CreateVersion7(),
+        Time = DateTimeOffset.UtcNow,
+        ClientId = "client_hipaa",
+        SiteId = "clinic.example",
+        EventCount = 1,
+        EventTypes = new Dictionary<string, int> { ["pageview"] = 1 },
+    };
+}

@@ -1,0 +1,269 @@
+using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using Evothesis.Collector.Events;
+using Evothesis.Collector.Privacy;
+using Evothesis.Collector.Privacy.Internal;
+using Microsoft.Extensions.Options;
+
+namespace Evothesis.Collector.Tests.Privacy;
+
+public sealed class JsonRedactorTests
+{
+    private static readonly JsonRedactor Redactor = new(new PrivacyOptions());
+    private static readonly RedactionProcessor Processor = new(Redactor, Options.Create(new CollectorOptions()));
+
+    public static IEnumerable<TestCaseData> Corpus() =>
+        RedactionCorpus.Cases.Select(c => new TestCaseData(c).SetName($"Redact_Corpus_{c.Category}_{Slug(c.Input)}"));
+
+    [TestCaseSource(nameof(Corpus))]
+    public void Redact_CorpusCase_MatchesExpectation(RedactionCase @case)
+    {
+        var (input, output) = Run(@case);
+
+        if (@case.IsPii)
+        {
+            Canonical(output).Should().Be(Canonical(Payload(@case.Expected)), "personal data must be replaced and everything around it kept");
+        }
+        else
+        {
+            output.Utf8.ToArray().Should().Equal(input.Utf8.ToArray(), "a payload without personal data must come through byte for byte");
+        }
+    }
+
+    [Test]
+    public void Redact_WholeCorpus_ReportsFullRecallAndPrecision()
+    {
+        int truePositives = 0, falseNegatives = 0, falsePositives = 0, trueNegatives = 0;
+        var byCategory = new SortedDictionary<string, (int Cases, int Correct)>(StringComparer.Ordinal);
+        var failures = new List<string>();
+        foreach (var @case in RedactionCorpus.Cases)
+        {
+            var (input, output) = Run(@case);
+            bool correct;
+            if (@case.IsPii)
+            {
+                correct = Canonical(output) == Canonical(Payload(@case.Expected));
+                if (correct)
+                {
+                    truePositives++;
+                }
+                else
+                {
+                    falseNegatives++;
+                }
+            }
+            else
+            {
+                correct = output.Utf8.Span.SequenceEqual(input.Utf8.Span);
+                if (correct)
+                {
+                    trueNegatives++;
+                }
+                else
+                {
+                    falsePositives++;
+                }
+            }
+
+            if (!correct)
+            {
+                failures.Add($"{@case} -> {output}");
+            }
+
+            var (cases, right) = byCategory.GetValueOrDefault(@case.Category);
+            byCategory[@case.Category] = (cases + 1, right + (correct ? 1 : 0));
+        }
+
+        var precision = truePositives + falsePositives == 0 ? 1d : (double)truePositives / (truePositives + falsePositives);
+        var recall = truePositives + falseNegatives == 0 ? 1d : (double)truePositives / (truePositives + falseNegatives);
+        var report = new StringBuilder()
+            .AppendLine($"Redaction corpus: {RedactionCorpus.Cases.Count} cases, {truePositives + falseNegatives} with personal data, {trueNegatives + falsePositives} look-alikes")
+            .AppendLine($"  precision {precision:P1} (TP {truePositives}, FP {falsePositives})   recall {recall:P1} (FN {falseNegatives})   untouched look-alikes {trueNegatives}")
+            .AppendLine(string.Join(Environment.NewLine, byCategory.Select(p => $"  {p.Key,-11} {p.Value.Correct}/{p.Value.Cases} correct")));
+        foreach (var failure in failures)
+        {
+            report.AppendLine("  FAILED " + failure);
+        }
+
+        TestContext.Out.Write(report.ToString());
+
+        RedactionCorpus.Cases.Should().HaveCountGreaterThanOrEqualTo(100);
+        failures.Should().BeEmpty();
+        recall.Should().Be(1d);
+        precision.Should().Be(1d);
+    }
+
+    [Test]
+    public void Redact_PayloadWithoutPersonalData_ReturnsSameBytes()
+    {
+        var payload = RawJson.Parse("""{"url":"https://shop.acme.com/p?q=1","title":"Catalog","value":299.99}""");
+
+        var result = Redactor.Redact(payload, "page_data", formValues: false, new RedactionRecorder(false));
+
+        result.Utf8.Equals(payload.Utf8).Should().BeTrue("the same memory is returned when nothing changes");
+    }
+
+    [Test]
+    public void Redact_KeepsPropertyOrderAndUntouchedValuesByteForByte()
+    {
+        var payload = RawJson.Parse("""{"b":1.50,"a":"x@y.com","c":"caf\u00e9","d":[1, 2 ,3]}""");
+
+        var result = Redactor.Redact(payload, "event_data", formValues: false, new RedactionRecorder(false));
+
+        result.ToString().Should().Be("""{"b":1.50,"a":"[redacted:email]","c":"caf\u00e9","d":[1, 2 ,3]}""");
+    }
+
+    [Test]
+    public void Redact_EscapedPersonalData_IsFoundAfterUnescaping()
+    {
+        var payload = RawJson.Parse("""{"note":"mail \u006a\u006f\u0068\u006e@example.com please"}""");
+
+        var result = Redactor.Redact(payload, "event_data", formValues: false, new RedactionRecorder(false));
+
+        result.ToString().Should().Be("""{"note":"mail [redacted:email] please"}""");
+    }
+
+    [Test]
+    public void Redact_PropertyNameHoldingPersonalData_ReplacesTheName()
+    {
+        var payload = RawJson.Parse("""{"votes":{"jane@example.com":3}}""");
+        var recorder = new RedactionRecorder(collectLocations: true);
+
+        var result = Redactor.Redact(payload, "custom_data", formValues: false, recorder);
+
+        result.ToString().Should().Be("""{"votes":{"[redacted:email]":3}}""");
+        recorder.Locations.Should().Equal("email:custom_data.votes.[redacted:email]");
+    }
+
+    [Test]
+    public void Redact_DeeplyNested_RedactsAtEveryDepth()
+    {
+        var payload = RawJson.Parse("""{"a":{"b":[{"c":{"d":["call 555-123-4567"]}}]}}""");
+        var recorder = new RedactionRecorder(collectLocations: true);
+
+        var result = Redactor.Redact(payload, "event_data", formValues: false, recorder);
+
+        result.ToString().Should().Be("""{"a":{"b":[{"c":{"d":["call [redacted:phone]"]}}]}}""");
+        recorder.Locations.Should().Equal("phone:event_data.a.b[].c.d[]");
+        recorder.Count(PiiKind.Phone).Should().Be(1);
+    }
+
+    [Test]
+    public void Redact_RecordsRuleAndLocationWithoutValues()
+    {
+        var payload = RawJson.Parse("""{"formId":"contact","formData":{"email":"jane@example.com","message":"call 555-123-4567"}}""");
+        var recorder = new RedactionRecorder(collectLocations: true);
+
+        Redactor.Redact(payload, "event_data", formValues: true, recorder);
+
+        recorder.Locations.Should().Equal("form_value:event_data.formData.email", "form_value:event_data.formData.message");
+        string.Join(" ", recorder.Locations).Should().NotContain("jane").And.NotContain("555");
+    }
+
+    [Test]
+    public void Redact_FormEventPageContextAtTopLevel_IsKept()
+    {
+        var payload = RawJson.Parse("""{"url":"https://shop.acme.com/contact","path":"/contact","formData":{"url":"https://jane.example.org"}}""");
+
+        var result = Redactor.Redact(payload, "custom_data", formValues: true, new RedactionRecorder(false));
+
+        result.ToString().Should().Be("""{"url":"https://shop.acme.com/contact","path":"/contact","formData":{"url":"[redacted:form_value]"}}""");
+    }
+
+    [Test]
+    public void Redact_FieldDescriptorNextToValue_KeepsDescriptorButStillRedactsPatterns()
+    {
+        var payload = RawJson.Parse("""{"fields":[{"name":"jane@example.com","value":"x"}]}""");
+
+        var result = Redactor.Redact(payload, "event_data", formValues: true, new RedactionRecorder(false));
+
+        result.ToString().Should().Be("""{"fields":[{"name":"[redacted:email]","value":"[redacted:form_value]"}]}""");
+    }
+
+    [Test]
+    public void Redact_DescriptorInNestedObjectWithoutValue_StaysRedactedWhenParentHasValue()
+    {
+        var payload = RawJson.Parse("""{"value":"x","meta":{"name":"Jane Doe"}}""");
+
+        var result = Redactor.Redact(payload, "event_data", formValues: true, new RedactionRecorder(false));
+
+        result.ToString().Should().Be("""{"value":"[redacted:form_value]","meta":{"name":"[redacted:form_value]"}}""");
+    }
+
+    [Test]
+    public void Redact_ConfiguredSecretKey_IsRedacted()
+    {
+        var options = new PrivacyOptions();
+        options.SecretKeys.Add("member_number");
+        var redactor = new JsonRedactor(options);
+
+        var result = redactor.Redact(RawJson.Parse("""{"memberNumber":"M-1234","plan":"gold"}"""), "event_data", false, new RedactionRecorder(false));
+
+        result.ToString().Should().Be("""{"memberNumber":"[redacted:secret]","plan":"gold"}""");
+    }
+
+    [Test]
+    public void Redact_DefaultSecretKeysTurnedOff_KeepsTheirValuesButStillRedactsPatterns()
+    {
+        var redactor = new JsonRedactor(new PrivacyOptions { UseDefaultSecretKeys = false });
+
+        var result = redactor.Redact(RawJson.Parse("""{"password":"hunter2","email":"jane@example.com"}"""), "event_data", false, new RedactionRecorder(false));
+
+        result.ToString().Should().Be("""{"password":"hunter2","email":"[redacted:email]"}""");
+    }
+
+    [Test]
+    public void Redact_StringValueAtRoot_IsRedacted()
+    {
+        var result = Redactor.Redact(RawJson.Parse("\"granted for jane@example.com\""), "consent", false, new RedactionRecorder(false));
+
+        result.ToString().Should().Be("\"granted for [redacted:email]\"");
+    }
+
+    [Test]
+    public void Redact_ResultIsValidJsonForEveryCorpusCase()
+    {
+        foreach (var @case in RedactionCorpus.Cases)
+        {
+            var (_, output) = Run(@case);
+            var act = () => JsonDocument.Parse(output.Utf8).Dispose();
+            act.Should().NotThrow(@case.ToString());
+        }
+    }
+
+    private static (RawJson Input, RawJson Output) Run(RedactionCase @case)
+    {
+        var input = Payload(@case.Input);
+        var output = Redactor.Redact(input, "event_data", Processor.IsFormEvent(@case.EventType), new RedactionRecorder(collectLocations: true));
+        return (input, output);
+    }
+
+    // A bare string is the value of a "note" property; JSON text is the payload itself.
+    private static RawJson Payload(string text)
+    {
+        if (text.StartsWith('{'))
+        {
+            return RawJson.Parse(text);
+        }
+
+        using var stream = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            writer.WriteStartObject();
+            writer.WriteString("note", text);
+            writer.WriteEndObject();
+        }
+
+        return RawJson.Parse(stream.ToArray());
+    }
+
+    private static string Canonical(RawJson json) =>
+        JsonSerializer.Serialize(json.ToJsonElement(), new JsonSerializerOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+
+    private static string Slug(string text)
+    {
+        var slug = new string(text.Take(40).Select(c => char.IsLetterOrDigit(c) ? c : '_').ToArray());
+        return slug + "_" + (uint)text.GetHashCode(StringComparison.Ordinal) % 1000;
+    }
+}
