@@ -53,20 +53,24 @@ internal sealed class PostgreSqlEventSink : IEventSink
         WriteOutcome outcome;
         try
         {
-            await _schema.EnsureTablesAsync(cancellationToken).ConfigureAwait(false);
-            await _schema.EnsurePartitionsAsync(DaysOf(batch.Events), cancellationToken).ConfigureAwait(false);
-            outcome = await _writer.WriteAsync(_connection.DataSource, batch.Events, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                outcome = await WriteOnceAsync(batch, cancellationToken).ConfigureAwait(false);
+            }
+            catch (NpgsqlException ex) when (ex.IsTransient && !cancellationToken.IsCancellationRequested)
+            {
+                // Most often a pooled connection to a server process that is gone (restart, failover). Writes are
+                // idempotent, so one more attempt on fresh connections is safe even if the first one committed.
+                ResetConnections();
+                outcome = await WriteOnceAsync(batch, cancellationToken).ConfigureAwait(false);
+            }
         }
         catch (Exception ex)
         {
             var errorType = ex is PostgresException pg ? pg.SqlState : ex.GetType().Name;
             _metrics.Failed(errorType);
             PostgreSqlLog.WriteFailed(_logger, batch.Count, errorType);
-
-            // After a restart or failover the pooled connections are dead; without this the next writes would
-            // each discover one of them. Schema knowledge may be stale too (a partition dropped, a new database).
-            _connection.DataSource.Clear();
-            _schema.Forget();
+            ResetConnections();
             throw;
         }
 
@@ -85,6 +89,21 @@ internal sealed class PostgreSqlEventSink : IEventSink
         {
             PostgreSqlLog.EventDropped(_logger, refused.Event.Id, refused.Event.ClientId, refused.SqlState);
         }
+    }
+
+    private async Task<WriteOutcome> WriteOnceAsync(EventBatch batch, CancellationToken cancellationToken)
+    {
+        await _schema.EnsureTablesAsync(cancellationToken).ConfigureAwait(false);
+        await _schema.EnsurePartitionsAsync(DaysOf(batch.Events), cancellationToken).ConfigureAwait(false);
+        return await _writer.WriteAsync(_connection.DataSource, batch.Events, cancellationToken).ConfigureAwait(false);
+    }
+
+    // After a restart or failover the idle pooled connections are dead, and what is known about the schema may be
+    // stale too (a partition dropped, a database restored): start over on both.
+    private void ResetConnections()
+    {
+        _connection.DataSource.Clear();
+        _schema.Forget();
     }
 
     private static List<DateOnly> DaysOf(IReadOnlyList<CollectedEvent> events)
