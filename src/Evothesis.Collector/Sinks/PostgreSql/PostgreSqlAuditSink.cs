@@ -35,6 +35,20 @@ internal sealed class PostgreSqlAuditSink : IAuditSink
             return;
         }
 
+        try
+        {
+            await WriteCoreAsync(records, cancellationToken).ConfigureAwait(false);
+        }
+        catch (NpgsqlException ex) when (ex.IsTransient)
+        {
+            // Dead pooled connections after a restart: let the next write start on fresh ones.
+            _connection.DataSource.Clear();
+            throw;
+        }
+    }
+
+    private async Task WriteCoreAsync(IReadOnlyList<AuditRecord> records, CancellationToken cancellationToken)
+    {
         await _schema.EnsureTablesAsync(cancellationToken).ConfigureAwait(false);
         var connection = await _connection.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))

@@ -62,7 +62,7 @@ public sealed class PostgreSqlAuditSinkTests
             "coalesce(request_id, '-'), event_count, event_types::text, coalesce(ip_hash, '-'), array_to_string(redactions, ',')) " +
             "FROM audit_log ORDER BY id");
         var expectedTime = time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff");
-        rows.Should().Equal(
+        rows.Should().BeEquivalentTo(
             $"{full.Id}|{expectedTime}|client_clinic|clinic.example|req-1|3|{{\"pageview\": 2, \"form_submit\": 1}}|ab12|email:event_data.message,form_value:event_data.fields.phone",
             $"{sparse.Id}|{expectedTime}|client_clinic|clinic.example|-|1|{{\"pageview\": 1}}|-|");
     }

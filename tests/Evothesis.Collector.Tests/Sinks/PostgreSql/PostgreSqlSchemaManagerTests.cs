@@ -113,7 +113,7 @@ public sealed class PostgreSqlSchemaManagerTests
 
     private static Task<List<string>> SchemaSnapshotAsync(PostgreSqlTestHost host) =>
         host.QueryAsync<string>(
-            "SELECT c.relkind || ' ' || n.nspname || '.' || c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace " +
+            "SELECT c.relkind::text || ' ' || n.nspname || '.' || c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace " +
             "WHERE n.nspname = 'public' ORDER BY 1");
 
     private async Task<PostgreSqlTestHost> CreateHostAsync(Action<Evothesis.Collector.Sinks.PostgreSql.PostgreSqlSinkOptions>? configure = null) =>

@@ -9,7 +9,7 @@ namespace Evothesis.Collector.Sinks.PostgreSql.Internal;
 /// The one <see cref="NpgsqlDataSource"/> the sink, the recent-events store, the audit sink and the health check
 /// share. Disposed with the container only when the collector built it.
 /// </summary>
-internal sealed class PostgreSqlConnectionSource : IAsyncDisposable
+internal sealed class PostgreSqlConnectionSource : IAsyncDisposable, IDisposable
 {
     private readonly bool _owned;
 
@@ -51,6 +51,15 @@ internal sealed class PostgreSqlConnectionSource : IAsyncDisposable
     }
 
     public ValueTask DisposeAsync() => _owned ? DataSource.DisposeAsync() : ValueTask.CompletedTask;
+
+    // Hosts and tests that dispose the container synchronously must not get an exception for it.
+    public void Dispose()
+    {
+        if (_owned)
+        {
+            DataSource.Dispose();
+        }
+    }
 
     private static NpgsqlDataSource Build(string connectionString)
     {
