@@ -28,7 +28,7 @@ foreach (var report in reports.Order(StringComparer.Ordinal))
     using var json = JsonDocument.Parse(File.ReadAllBytes(report));
     var host = json.RootElement.GetProperty("HostEnvironmentInfo");
     machine = $"{host.GetProperty("OsVersion").GetString()}, {host.GetProperty("ProcessorName").GetString()?.Trim()}, " +
-        $"{host.GetProperty("LogicalCoreCount").GetInt32()} logical cores, .NET {host.GetProperty("RuntimeVersion").GetString()}, " +
+        $"{host.GetProperty("LogicalCoreCount").GetInt32()} logical cores, {host.GetProperty("RuntimeVersion").GetString()}, " +
         $"BenchmarkDotNet {host.GetProperty("BenchmarkDotNetVersion").GetString()}";
     foreach (var benchmark in json.RootElement.GetProperty("Benchmarks").EnumerateArray())
     {
@@ -118,8 +118,10 @@ foreach (var size in sizes)
 }
 
 table.AppendLine();
+var creation = rows.Where(r => r.Method == "CreateEvents").Select(r => r.BytesPerEvent).DefaultIfEmpty(double.NaN).Max();
 table.AppendLine("Each cell: events per second (mean of the measured iterations), and in brackets bytes allocated per event, " +
-    "including the benchmark's own creation of the events (about 230 B).");
+    "including the benchmark's own creation of the events" +
+    (double.IsNaN(creation) ? "." : $" ({creation.ToString("N0", CultureInfo.InvariantCulture)} B per event at most, measured on its own)."));
 var bestSink = rows.Where(r => r.Method == "SinkWrite").MaxBy(r => r.EventsPerSecond)!;
 var perEvent = rows.Where(r => r.Method == "PerEventInsert").ToArray();
 var headline = perEvent.Length == 0 ? "" :
