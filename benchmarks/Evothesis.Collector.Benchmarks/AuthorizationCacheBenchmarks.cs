@@ -8,7 +8,8 @@ namespace Evothesis.Collector.Benchmarks;
 
 /// <summary>
 /// The cost <c>/collect</c> pays for domain authorization once pixel-management's answer is cached: the hit path of
-/// the HTTP authorizer (expected: no allocation), next to the clients file's dictionary lookup.
+/// the HTTP authorizer (expected: no allocation), next to the clients file's dictionary lookup; and the same for a
+/// client directory lookup by id (the tracking script's path), whose cache key is built on the stack.
 /// </summary>
 [MemoryDiagnoser]
 public class AuthorizationCacheBenchmarks
@@ -17,6 +18,7 @@ public class AuthorizationCacheBenchmarks
     private ServiceProvider _clientsFile = null!;
     private IDomainAuthorizer _cached = null!;
     private IDomainAuthorizer _file = null!;
+    private IClientDirectory _directory = null!;
     private string _clientsPath = string.Empty;
 
     [GlobalSetup]
@@ -34,6 +36,12 @@ public class AuthorizationCacheBenchmarks
         if (first.Status != DomainAuthorizationStatus.Authorized)
         {
             throw new InvalidOperationException("The benchmark's setup lookup was not authorized.");
+        }
+
+        _directory = _pixelManagement.GetRequiredService<IClientDirectory>();
+        if (await _directory.FindClientAsync("client_acme", CancellationToken.None) is null)
+        {
+            throw new InvalidOperationException("The benchmark's setup lookup found no client.");
         }
 
         _clientsPath = Path.Combine(Path.GetTempPath(), $"clients-{Guid.NewGuid():N}.json");
@@ -57,6 +65,15 @@ public class AuthorizationCacheBenchmarks
 
     [Benchmark]
     public DomainAuthorizationStatus PixelManagementCached() => Completed(_cached.AuthorizeAsync("shop.acme.com", CancellationToken.None));
+
+    [Benchmark]
+    public string PixelManagementClientCached()
+    {
+        var pending = _directory.FindClientAsync("client_acme", CancellationToken.None);
+        return pending.IsCompletedSuccessfully && pending.Result is { } client
+            ? client.ClientId
+            : throw new InvalidOperationException("The client lookup did not complete synchronously.");
+    }
 
     // Both answer synchronously here; a pending ValueTask would mean the cache missed, which the benchmark must not hide.
     private static DomainAuthorizationStatus Completed(ValueTask<DomainAuthorization> pending) =>

@@ -1,10 +1,12 @@
 using System.Globalization;
+using Evothesis.Collector.Sinks;
 using Evothesis.Collector.Sinks.ObjectStorage;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Npgsql;
 
 namespace Evothesis.Collector.Replay;
 
@@ -16,6 +18,8 @@ namespace Evothesis.Collector.Replay;
 /// </summary>
 public static class ReplayCommand
 {
+    private const string PostgresTarget = "postgres";
+
     public const string Usage = """
         Usage: evothesis-replay --target <where> [--source <where>] [options]
 
@@ -29,6 +33,7 @@ public static class ReplayCommand
                                s3://bucket[/prefix]  any bucket, through the collector's S3 settings
                                <folder>              a local folder in the collector's layout (such as the sample's data/)
           --target <where>   where the events go
+                               postgres              the PostgreSQL sink (ConnectionStrings:Evothesis, Evothesis:PostgreSql)
                                s3://bucket[/prefix]  objects again, under the same keys
                                <folder>              objects again, in a local folder
           --client <id>      only this client; repeat for several (default: every client)
@@ -73,7 +78,13 @@ public static class ReplayCommand
             builder.Configuration.AddInMemoryCollection(settings);
         }
 
-        builder.Services.AddEvothesisCollector(builder.Configuration.GetSection(CollectorOptions.SectionName));
+        var collector = builder.Services.AddEvothesisCollector(builder.Configuration.GetSection(CollectorOptions.SectionName));
+        if (arguments.Target == PostgresTarget)
+        {
+            // Tables and the partitions of the replayed days are created as the sink needs them.
+            collector.AddPostgreSqlSink();
+        }
+
         configureServices?.Invoke(builder.Services);
         using var host = builder.Build();
 
@@ -82,7 +93,7 @@ public static class ReplayCommand
             var options = host.Services.GetRequiredService<IOptions<CollectorOptions>>().Value;
             var stores = host.Services.GetRequiredService<CollectorObjectStores>();
             var (source, prefix) = ResolveSource(arguments.Source, stores, options);
-            var target = ResolveTarget(arguments.Target, stores);
+            var target = ResolveTarget(arguments.Target, stores, host.Services);
 
             var replay = new ObjectReplayOptions
             {
@@ -110,7 +121,8 @@ public static class ReplayCommand
 
             return 0;
         }
-        catch (Exception ex) when (ex is ObjectStoreException or InvalidDataException or OptionsValidationException or ReplayConfigurationException)
+        catch (Exception ex) when (ex is ObjectStoreException or InvalidDataException or OptionsValidationException or ReplayConfigurationException
+            or InvalidOperationException or NpgsqlException)
         {
             await output.WriteLineAsync("error: " + ex.Message);
             return 1;
@@ -148,8 +160,14 @@ public static class ReplayCommand
         }
     }
 
-    private static ObjectStorageEventSink ResolveTarget(string target, CollectorObjectStores stores)
+    private static IEventSink ResolveTarget(string target, CollectorObjectStores stores, IServiceProvider services)
     {
+        if (target == PostgresTarget)
+        {
+            // The only event sink this tool registers; constructing it opens no connection yet.
+            return services.GetServices<IEventSink>().Single();
+        }
+
         if (TryParseS3(target, out var bucket, out var prefix))
         {
             return new ObjectStorageEventSink(stores.GetBucket(bucket), prefix);

@@ -12,7 +12,15 @@ if (string.IsNullOrEmpty(builder.Configuration["urls"]))
     builder.WebHost.UseUrls("http://localhost:8000");
 }
 
-builder.Services.AddEvothesisCollector(builder.Configuration.GetSection("Evothesis"));
+var collector = builder.Services.AddEvothesisCollector(builder.Configuration.GetSection("Evothesis"));
+
+// With a PostgreSQL connection string (ConnectionStrings__Evothesis) events go to PostgreSQL, and /events/recent
+// reads them from there; without one they go to local files.
+if (!string.IsNullOrWhiteSpace(builder.Configuration.GetConnectionString("Evothesis")))
+{
+    collector.AddPostgreSqlSink();
+}
+
 builder.Services.AddHealthChecks().AddEvothesisCollector();
 builder.Services.AddOptions<PixelOptions>()
     .BindConfiguration(PixelOptions.SectionName)

@@ -3,8 +3,9 @@ namespace Evothesis.Collector.Authorization;
 /// <summary>How the collector decides which client owns the domain a request comes from.</summary>
 /// <remarks>
 /// With <see cref="PixelManagementUrl"/> set (or the <c>PIXEL_MANAGEMENT_URL</c> environment variable), domains
-/// are authorized by pixel-management over HTTP, cached in memory; otherwise by <see cref="ClientsFile"/>.
-/// A domain authorizer registered by the host wins over both.
+/// are authorized, and clients looked up by id (<see cref="IClientDirectory"/>), by pixel-management over HTTP,
+/// cached in memory; otherwise by <see cref="ClientsFile"/>. A domain authorizer or client directory registered by
+/// the host wins over both.
 /// </remarks>
 public sealed class AuthorizationOptions
 {
@@ -31,7 +32,8 @@ public sealed class AuthorizationOptions
 
     /// <summary>
     /// Gets or sets the base URL of pixel-management, such as <c>http://pixel-management:8001</c>. Domains are
-    /// looked up at <c>{PixelManagementUrl}/api/v1/config/domain/{domain}</c>. When unset, the
+    /// looked up at <c>{PixelManagementUrl}/api/v1/config/domain/{domain}</c>, clients by id at
+    /// <c>{PixelManagementUrl}/api/v1/config/client/{client_id}</c>. When unset, the
     /// <c>PIXEL_MANAGEMENT_URL</c> configuration value (usually an environment variable) is used; when that is
     /// unset too, domains are authorized by <see cref="ClientsFile"/>. The default is <see langword="null"/>.
     /// </summary>
@@ -57,28 +59,28 @@ public sealed class AuthorizationOptions
     public int PixelManagementMaxRetries { get; set; } = 2;
 
     /// <summary>
-    /// Gets or sets how long a domain's configuration is used before pixel-management is asked again.
-    /// The default is 5 minutes.
+    /// Gets or sets how long a domain's (or a client's) configuration is used before pixel-management is asked
+    /// again. The default is 5 minutes.
     /// </summary>
     public TimeSpan PositiveCacheDuration { get; set; } = TimeSpan.FromMinutes(5);
 
     /// <summary>
-    /// Gets or sets how long pixel-management's answer that it knows no client for a domain is remembered.
-    /// The default is 1 minute.
+    /// Gets or sets how long pixel-management's answer that it knows no client for a domain (or no client with an
+    /// id) is remembered. The default is 1 minute.
     /// </summary>
     public TimeSpan NegativeCacheDuration { get; set; } = TimeSpan.FromMinutes(1);
 
     /// <summary>
-    /// Gets or sets how long after pixel-management last confirmed a domain's configuration it is still used
-    /// while pixel-management fails. Past it the domain's requests are answered with 503 until pixel-management
-    /// answers again. The default is 24 hours.
+    /// Gets or sets how long after pixel-management last confirmed a domain's (or a client's) configuration it is
+    /// still used while pixel-management fails. Past it the domain's requests are answered with 503 (and the client's
+    /// lookups fail) until pixel-management answers again. The default is 24 hours.
     /// </summary>
     public TimeSpan StaleCacheLimit { get; set; } = TimeSpan.FromHours(24);
 
     /// <summary>
-    /// Gets or sets the most domains the authorization cache holds. When it is full, domains no client owns are
-    /// evicted first, so a flood of made-up origins cannot grow memory or push out the clients' configurations.
-    /// The default is 100 000.
+    /// Gets or sets the most entries (domains and client ids) the authorization cache holds. When it is full,
+    /// domains no client owns and unknown client ids are evicted first, so a flood of made-up origins or ids cannot
+    /// grow memory or push out the clients' configurations. The default is 100 000.
     /// </summary>
     public int CacheSizeLimit { get; set; } = 100_000;
 

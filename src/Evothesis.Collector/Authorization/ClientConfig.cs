@@ -2,7 +2,8 @@ namespace Evothesis.Collector.Authorization;
 
 /// <summary>
 /// A client's configuration as pixel-management returns it for an authorized domain
-/// (<c>GET /api/v1/config/domain/{domain}</c>): who owns the events and which privacy rules apply.
+/// (<c>GET /api/v1/config/domain/{domain}</c>) or a client id (<c>GET /api/v1/config/client/{client_id}</c>):
+/// who owns the events and which privacy rules apply.
 /// </summary>
 public sealed class ClientConfig
 {

@@ -5,11 +5,12 @@ namespace Evothesis.Collector.Authorization;
 /// rather than a domain (serving a client's tracking script, showing its settings).
 /// </summary>
 /// <remarks>
-/// The embedded clients-file authorizer is also the default directory. A host that replaces the authorizer
-/// with one that does not implement this interface registers a directory with
-/// <c>UseClientDirectory&lt;T&gt;()</c>; a pixel-management backed directory asks
-/// <c>GET /api/v1/config/client/{client_id}</c>. The returned configuration carries the client's IP salt:
-/// callers copy the fields they publish and never the configuration as a whole.
+/// The default directory follows the authorization source: the clients file, or, when pixel-management is
+/// configured, <c>GET {PixelManagementUrl}/api/v1/config/client/{client_id}</c> behind the same cache as domain
+/// authorization (only ids of 1 to 128 letters, digits, <c>_</c>, <c>.</c> and <c>-</c>, starting with a letter or
+/// a digit, are looked up; others are unknown). A host registers its own with <c>UseClientDirectory&lt;T&gt;()</c>,
+/// which wins. The returned configuration carries the client's IP salt: callers copy the fields they publish and
+/// never the configuration as a whole.
 /// </remarks>
 public interface IClientDirectory
 {

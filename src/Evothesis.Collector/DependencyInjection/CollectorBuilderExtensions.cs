@@ -108,7 +108,8 @@ public static class CollectorBuilderExtensions
 
     /// <summary>
     /// Replaces the client directory (lookups by client id). By default the domain authorizer is the
-    /// directory when it implements <see cref="IClientDirectory"/>, as the embedded clients file does.
+    /// directory when it implements <see cref="IClientDirectory"/>, as the embedded clients file and the
+    /// pixel-management authorizer do; with another authorizer, pixel-management is the directory when it is configured.
     /// </summary>
     /// <typeparam name="TDirectory">The directory type, resolved as a singleton.</typeparam>
     /// <param name="builder">The collector builder.</param>

@@ -67,11 +67,21 @@ public static class CollectorServiceCollectionExtensions
 
         AddDomainAuthorization(services);
 
-        // The authorizer doubles as the client directory when it can (the clients file does), so both answer
-        // from one source; with one that cannot, lookups fail with a message naming UseClientDirectory<T>().
+        // The authorizer doubles as the client directory when it can (the clients file and pixel-management do), so
+        // both answer from one source and one cache. A host authorizer that cannot leaves pixel-management, when it is
+        // configured, as the directory; otherwise lookups fail with a message naming UseClientDirectory<T>().
         services.TryAddSingleton<IClientDirectory>(sp =>
-            sp.GetRequiredService<IDomainAuthorizer>() as IClientDirectory
-            ?? new MissingClientDirectory(sp.GetRequiredService<IDomainAuthorizer>().GetType()));
+        {
+            var authorizer = sp.GetRequiredService<IDomainAuthorizer>();
+            if (authorizer is IClientDirectory directory)
+            {
+                return directory;
+            }
+
+            return UsesPixelManagement(sp)
+                ? sp.GetRequiredService<HttpDomainAuthorizer>()
+                : new MissingClientDirectory(authorizer.GetType());
+        });
 
         services.TryAddSingleton<InMemoryRecentEventStore>();
         services.TryAddSingleton<IRecentEventStore>(sp => sp.GetRequiredService<InMemoryRecentEventStore>());
@@ -119,9 +129,9 @@ public static class CollectorServiceCollectionExtensions
             sp.GetRequiredService<AuthorizationMetrics>(),
             sp.GetRequiredService<ILogger<HttpDomainAuthorizer>>()));
         services.TryAddSingleton<IDomainAuthorizer>(sp =>
-            string.IsNullOrWhiteSpace(sp.GetRequiredService<IOptions<CollectorOptions>>().Value.Authorization.PixelManagementUrl)
-                ? sp.GetRequiredService<ClientsFileDomainAuthorizer>()
-                : sp.GetRequiredService<HttpDomainAuthorizer>());
+            UsesPixelManagement(sp)
+                ? sp.GetRequiredService<HttpDomainAuthorizer>()
+                : sp.GetRequiredService<ClientsFileDomainAuthorizer>());
 
         services
             .AddHttpClient<PixelManagementClient>(AuthorizationOptions.PixelManagementHttpClientName, static (sp, http) =>
@@ -164,4 +174,7 @@ public static class CollectorServiceCollectionExtensions
             sp.GetRequiredService<ObjectStorageMetrics>(),
             sp.GetRequiredService<ILoggerFactory>()));
     }
+
+    private static bool UsesPixelManagement(IServiceProvider services) =>
+        !string.IsNullOrWhiteSpace(services.GetRequiredService<IOptions<CollectorOptions>>().Value.Authorization.PixelManagementUrl);
 }

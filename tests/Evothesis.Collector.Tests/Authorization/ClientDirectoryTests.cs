@@ -102,6 +102,58 @@ public sealed class ClientDirectoryTests
         (await directory.FindClientAsync("client_file", CancellationToken.None)).Should().BeNull();
     }
 
+    [Test]
+    public async Task AddEvothesisCollector_WithPixelManagement_DirectoryIsTheAuthorizerAskingTheClientEndpoint()
+    {
+        await using var pm = await FakePixelManagement.StartAsync();
+        pm.SetClient("shop.acme.com", "client_acme", "gdpr", "pm-salt-1");
+        var collection = new ServiceCollection();
+        collection.AddEvothesisCollector(o =>
+        {
+            o.Authorization.ClientsFile = ClientsFile("""{ "shop.acme.com": { "client_id": "client_file" } }""");
+            o.Authorization.PixelManagementUrl = pm.Url;
+        });
+        await using var services = collection.BuildServiceProvider();
+        var directory = services.GetRequiredService<IClientDirectory>();
+
+        directory.Should().BeSameAs(services.GetRequiredService<IDomainAuthorizer>(), "one source and one cache for both");
+        (await directory.FindClientAsync("client_acme", CancellationToken.None))!.PrivacyLevel.Should().Be(PrivacyLevel.Gdpr);
+        (await directory.FindClientAsync("client_file", CancellationToken.None)).Should().BeNull("pixel-management replaces the clients file");
+        pm.Targets.Should().Equal("/api/v1/config/client/client_acme", "/api/v1/config/client/client_file");
+    }
+
+    [Test]
+    public async Task UseClientDirectory_WithPixelManagement_TheHostDirectoryWins()
+    {
+        await using var pm = await FakePixelManagement.StartAsync();
+        pm.SetClient("shop.acme.com", "client_single");
+        var collection = new ServiceCollection();
+        collection.AddEvothesisCollector(o => o.Authorization.PixelManagementUrl = pm.Url)
+            .UseClientDirectory<SingleClientDirectory>();
+        await using var services = collection.BuildServiceProvider();
+
+        var client = await services.GetRequiredService<IClientDirectory>().FindClientAsync("client_single", CancellationToken.None);
+
+        client.Should().BeSameAs(SingleClientDirectory.Client);
+        pm.TotalCalls.Should().Be(0);
+    }
+
+    [Test]
+    public async Task AddEvothesisCollector_HostAuthorizerThatIsNoDirectoryWithPixelManagement_PixelManagementIsTheDirectory()
+    {
+        await using var pm = await FakePixelManagement.StartAsync();
+        pm.SetClient("shop.acme.com", "client_acme");
+        var collection = new ServiceCollection();
+        collection.AddEvothesisCollector(o => o.Authorization.PixelManagementUrl = pm.Url)
+            .UseDomainAuthorizer<RefusingDomainAuthorizer>();
+        await using var services = collection.BuildServiceProvider();
+
+        var client = await services.GetRequiredService<IClientDirectory>().FindClientAsync("client_acme", CancellationToken.None);
+
+        client!.ClientId.Should().Be("client_acme");
+        pm.Targets.Should().Equal("/api/v1/config/client/client_acme");
+    }
+
     private string ClientsFile(string json)
     {
         var path = Path.Combine(_folder.Path, "clients.json");

@@ -1,6 +1,4 @@
 using System.Net;
-using System.Text.Json;
-using System.Text.RegularExpressions;
 using Evothesis.Collector.Authorization;
 using Evothesis.Collector.Tests.Support;
 using Microsoft.AspNetCore.Hosting;
@@ -10,7 +8,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 namespace Evothesis.Collector.Tests.Sample;
 
 /// <summary>The sample's development pixel, <c>GET /pixel/{client_id}/tracking.js</c>, and the demo site at <c>/</c>.</summary>
-public sealed partial class PixelEndpointTests
+public sealed class PixelEndpointTests
 {
     [Test]
     public async Task Get_ClientOfTheClientsFile_ServesTheScriptWithItsConfiguration()
@@ -25,7 +23,7 @@ public sealed partial class PixelEndpointTests
         response.Headers.GetValues("X-Content-Type-Options").Should().Equal("nosniff");
         var script = await response.Content.ReadAsStringAsync();
         script.Should().Contain("Analytics pixel loaded for client: ").And.NotContain("__EVOTHESIS_CONFIG__");
-        using var config = EmbeddedConfig(script);
+        using var config = PixelScripts.EmbeddedConfig(script);
         var root = config.RootElement;
         root.GetProperty("client_id").GetString().Should().Be("client_test");
         root.GetProperty("endpoint").GetString().Should().Be("http://localhost/collect", "the collector of the host the script came from");
@@ -44,7 +42,7 @@ public sealed partial class PixelEndpointTests
 
         var script = await client.GetStringAsync(new Uri("/pixel/client_acme_corp/tracking.js", UriKind.Relative));
 
-        using var config = EmbeddedConfig(script);
+        using var config = PixelScripts.EmbeddedConfig(script);
         config.RootElement.GetProperty("privacy_mode").GetString().Should().Be("gdpr");
         config.RootElement.EnumerateObject().Select(p => p.Name).Should()
             .BeEquivalentTo(["client_id", "endpoint", "privacy_mode", "consent", "batch_size", "flush_interval", "max_retries"]);
@@ -60,7 +58,7 @@ public sealed partial class PixelEndpointTests
             .WithSetting("Sample:Pixel:FlushInterval", "00:00:01.5");
         using var client = app.CreateClient();
 
-        using var config = EmbeddedConfig(await client.GetStringAsync(new Uri("/pixel/client_test/tracking.js", UriKind.Relative)));
+        using var config = PixelScripts.EmbeddedConfig(await client.GetStringAsync(new Uri("/pixel/client_test/tracking.js", UriKind.Relative)));
 
         config.RootElement.GetProperty("endpoint").GetString().Should().Be("https://collect.example.net/collect");
         config.RootElement.GetProperty("batch_size").GetInt32().Should().Be(7);
@@ -154,17 +152,6 @@ public sealed partial class PixelEndpointTests
         response.StatusCode.Should().Be(HttpStatusCode.OK);
         (await response.Content.ReadAsStringAsync()).Should().Contain(expected);
     }
-
-    /// <summary>The configuration object the server wrote into the script.</summary>
-    private static JsonDocument EmbeddedConfig(string script)
-    {
-        var match = ServedConfig().Match(script);
-        match.Success.Should().BeTrue("the script embeds its configuration as 'var SERVED = {...};'");
-        return JsonDocument.Parse(match.Groups[1].Value);
-    }
-
-    [GeneratedRegex(@"var SERVED = (\{.*?\});\n")]
-    private static partial Regex ServedConfig();
 
     private sealed class CountingClientDirectory : IClientDirectory
     {

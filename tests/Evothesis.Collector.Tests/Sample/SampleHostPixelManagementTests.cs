@@ -136,6 +136,97 @@ public sealed class SampleHostPixelManagementTests
         _pm.TotalCalls.Should().Be(0);
     }
 
+    [Test]
+    public async Task Pixel_WithPixelManagementUrl_ServesTheScriptWithTheClientsConfigurationAndNeverTheSalt()
+    {
+        await using var host = SampleHostFactory.WithPixelManagement(_pm.Url);
+        using var client = host.CreateClient();
+
+        using var response = await client.GetAsync(new Uri("/pixel/client_acme/tracking.js", UriKind.Relative));
+        var script = await response.Content.ReadAsStringAsync();
+        using var again = await client.GetAsync(new Uri("/pixel/client_acme/tracking.js", UriKind.Relative));
+
+        response.StatusCode.Should().Be(HttpStatusCode.OK);
+        response.Content.Headers.ContentType!.ToString().Should().Be("text/javascript; charset=utf-8");
+        using var config = PixelScripts.EmbeddedConfig(script);
+        config.RootElement.GetProperty("client_id").GetString().Should().Be("client_acme");
+        config.RootElement.GetProperty("privacy_mode").GetString().Should().Be("gdpr");
+        script.Should().NotContain("pm-salt-91ab").And.NotContain("salt\"");
+        again.StatusCode.Should().Be(HttpStatusCode.OK);
+        _pm.Targets.Should().Equal(["/api/v1/config/client/client_acme"], "the second request is answered from the cache");
+    }
+
+    [Test]
+    public async Task Pixel_ClientOnlyInTheClientsFile_Returns404()
+    {
+        await using var host = SampleHostFactory.WithPixelManagement(_pm.Url);
+        using var client = host.CreateClient();
+
+        using var response = await client.GetAsync(new Uri("/pixel/client_test/tracking.js", UriKind.Relative));
+
+        response.StatusCode.Should().Be(HttpStatusCode.NotFound, "pixel-management does not know client_test, which only clients.json has");
+        (await response.Content.ReadAsStringAsync()).Should().NotContain("Analytics pixel");
+        _pm.CallsForClient("client_test").Should().Be(1);
+    }
+
+    [Test]
+    public async Task Pixel_PixelManagementDownWithNothingCached_Returns503WithRetryAfter()
+    {
+        await _pm.StopAsync();
+        await using var host = SampleHostFactory.WithPixelManagement(_pm.Url);
+        using var client = host.CreateClient();
+
+        using var response = await client.GetAsync(new Uri("/pixel/client_acme/tracking.js", UriKind.Relative));
+
+        response.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable);
+        response.Headers.RetryAfter!.Delta.Should().Be(TimeSpan.FromSeconds(5));
+        var body = await response.Content.ReadAsStringAsync();
+        body.Should().NotContain("UseClientDirectory").And.NotContain("Analytics pixel");
+    }
+
+    [Test]
+    public async Task Pixel_PixelManagementOutageAfterTheScriptWasServed_KeepsServingItFromTheCache()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var host = SampleHostFactory.WithPixelManagement(
+            _pm.Url,
+            services: s =>
+            {
+                s.AddSingleton(sp => PixelManagementServices.CreateAuthorizer(sp, time));
+                s.Configure<HttpStandardResilienceOptions>(
+                    AuthorizationOptions.PixelManagementHttpClientName + "-standard",
+                    o => o.CircuitBreaker.MinimumThroughput = 1000);
+            });
+        using var client = host.CreateClient();
+        (await client.GetAsync(new Uri("/pixel/client_acme/tracking.js", UriKind.Relative))).StatusCode.Should().Be(HttpStatusCode.OK);
+
+        await _pm.StopAsync();
+        time.Advance(TimeSpan.FromHours(2));
+        using var cached = await client.GetAsync(new Uri("/pixel/client_acme/tracking.js", UriKind.Relative));
+        using var unknown = await client.GetAsync(new Uri("/pixel/client_new/tracking.js", UriKind.Relative));
+
+        cached.StatusCode.Should().Be(HttpStatusCode.OK);
+        using var config = PixelScripts.EmbeddedConfig(await cached.Content.ReadAsStringAsync());
+        config.RootElement.GetProperty("client_id").GetString().Should().Be("client_acme");
+        unknown.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable, "a client never seen cannot be told apart from one that does not exist");
+    }
+
+    [TestCase("..%2F..%2Fdomain%2Fshop.acme.com")]
+    [TestCase("%2e%2e")]
+    [TestCase("client_acme%2F..%2F..%2Fadmin")]
+    [TestCase("client_acme%3Fx=1")]
+    [TestCase(".hidden")]
+    public async Task Pixel_ClientIdThatIsNoPlainIdentifier_Returns404WithoutReachingPixelManagement(string clientId)
+    {
+        await using var host = SampleHostFactory.WithPixelManagement(_pm.Url);
+        using var client = host.CreateClient();
+
+        using var response = await client.GetAsync(new Uri($"/pixel/{clientId}/tracking.js", UriKind.Relative));
+
+        response.StatusCode.Should().Be(HttpStatusCode.NotFound);
+        _pm.TotalCalls.Should().Be(0);
+    }
+
     private static async Task<HttpResponseMessage> PostAsync(HttpClient client, string? origin, string body, string? referer = null)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, "/collect") { Content = new StringContent(body, Encoding.UTF8) };

@@ -12,7 +12,7 @@ namespace Evothesis.Collector.Tests.Support;
 /// <summary>How the fake pixel-management answers.</summary>
 public enum FakeMode
 {
-    /// <summary>200 with the configured document, 404 for unknown domains.</summary>
+    /// <summary>200 with the configured document, 404 for unknown domains and clients.</summary>
     Normal,
 
     /// <summary>500 for everything.</summary>
@@ -24,13 +24,16 @@ public enum FakeMode
 
 /// <summary>
 /// A real HTTP pixel-management on loopback (Kestrel on 127.0.0.1, port chosen by the OS): serves
-/// <c>GET /api/v1/config/domain/{domain}</c>, counts calls per request target, can be made slow, failing or down.
+/// <c>GET /api/v1/config/domain/{domain}</c> and <c>GET /api/v1/config/client/{client_id}</c>, counts calls per
+/// request target, can be made slow, failing or down.
 /// </summary>
 public sealed class FakePixelManagement : IAsyncDisposable
 {
     public const string LookupPrefix = "/api/v1/config/domain/";
+    public const string ClientLookupPrefix = "/api/v1/config/client/";
 
     private readonly ConcurrentDictionary<string, string> _documents = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, string> _clientDocuments = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, int> _calls = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<string> _targets = new();
     private readonly string _pathBase;
@@ -47,7 +50,7 @@ public sealed class FakePixelManagement : IAsyncDisposable
 
     public FakeMode Mode { get; set; } = FakeMode.Normal;
 
-    /// <summary>Gets or sets a body to answer 200 with for every known domain instead of its document.</summary>
+    /// <summary>Gets or sets a body to answer 200 with for every known domain and client instead of its document.</summary>
     public string? BodyOverride { get; set; }
 
     /// <summary>Gets every request target received (raw, as sent on the wire).</summary>
@@ -87,13 +90,26 @@ public sealed class FakePixelManagement : IAsyncDisposable
 
     public void SetDocument(string domain, string json) => _documents[domain] = json;
 
-    public void SetClient(string domain, string clientId, string privacyLevel = "standard", string? salt = null) =>
-        _documents[domain] = Document(clientId, privacyLevel, salt);
+    /// <summary>Makes a client own a domain; as in pixel-management, the client is then also found by its id.</summary>
+    public void SetClient(string domain, string clientId, string privacyLevel = "standard", string? salt = null)
+    {
+        var json = Document(clientId, privacyLevel, salt);
+        _documents[domain] = json;
+        _clientDocuments[clientId] = json;
+    }
+
+    /// <summary>Sets what <c>/api/v1/config/client/{clientId}</c> answers, whatever it says.</summary>
+    public void SetClientDocument(string clientId, string json) => _clientDocuments[clientId] = json;
 
     public void Remove(string domain) => _documents.TryRemove(domain, out _);
 
+    public void RemoveClient(string clientId) => _clientDocuments.TryRemove(clientId, out _);
+
     /// <summary>Calls received for one domain's lookup path.</summary>
     public int CallsFor(string domain) => _calls.GetValueOrDefault(_pathBase + LookupPrefix + domain);
+
+    /// <summary>Calls received for one client's lookup path.</summary>
+    public int CallsForClient(string clientId) => _calls.GetValueOrDefault(_pathBase + ClientLookupPrefix + clientId);
 
     public void Release() => _gate.TrySetResult();
 
@@ -161,9 +177,23 @@ public sealed class FakePixelManagement : IAsyncDisposable
                 break;
         }
 
-        var prefix = _pathBase + LookupPrefix;
-        if (context.Request.Method == "GET" && target.StartsWith(prefix, StringComparison.Ordinal)
-            && _documents.TryGetValue(target[prefix.Length..], out var json))
+        // Matched on the raw target, so a path the collector should never ask for (../admin, %2e%2e) finds nothing.
+        var domains = _pathBase + LookupPrefix;
+        var clients = _pathBase + ClientLookupPrefix;
+        string? json = null;
+        if (context.Request.Method == "GET")
+        {
+            if (target.StartsWith(domains, StringComparison.Ordinal))
+            {
+                _documents.TryGetValue(target[domains.Length..], out json);
+            }
+            else if (target.StartsWith(clients, StringComparison.Ordinal))
+            {
+                _clientDocuments.TryGetValue(target[clients.Length..], out json);
+            }
+        }
+
+        if (json is not null)
         {
             context.Response.StatusCode = 200;
             context.Response.ContentType = "application/json";
@@ -173,6 +203,8 @@ public sealed class FakePixelManagement : IAsyncDisposable
 
         context.Response.StatusCode = 404;
         context.Response.ContentType = "application/json";
-        await context.Response.WriteAsync("""{"detail":"Domain not found"}""");
+        await context.Response.WriteAsync(target.StartsWith(clients, StringComparison.Ordinal)
+            ? """{"detail":"Client not found"}"""
+            : """{"detail":"Domain not found"}""");
     }
 }

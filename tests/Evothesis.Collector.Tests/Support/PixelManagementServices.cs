@@ -69,12 +69,18 @@ public sealed class PixelManagementServices : IAsyncDisposable
     public ValueTask<DomainAuthorization> AuthorizeAsync(string domain) =>
         Provider.GetRequiredService<IDomainAuthorizer>().AuthorizeAsync(domain, CancellationToken.None);
 
+    public ValueTask<ClientConfig?> FindClientAsync(string clientId) =>
+        Provider.GetRequiredService<IClientDirectory>().FindClientAsync(clientId, CancellationToken.None);
+
     public MetricCollector<T> Collect<T>(string instrument)
         where T : struct =>
         new(Provider.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), "Evothesis.Collector", instrument);
 
     /// <summary>Waits for the background refresh of a domain, if one runs.</summary>
     public Task WhenRefreshedAsync(string domain) => Authorizer.GetLookupInFlight(domain) ?? Task.CompletedTask;
+
+    /// <summary>Waits for the background refresh of a client id, if one runs.</summary>
+    public Task WhenClientRefreshedAsync(string clientId) => Authorizer.GetClientLookupInFlight(clientId) ?? Task.CompletedTask;
 
     public async ValueTask DisposeAsync() => await Provider.DisposeAsync();
 }

@@ -2,7 +2,7 @@ using Microsoft.Extensions.Logging;
 
 namespace Evothesis.Collector.Authorization.Internal;
 
-/// <summary>Log messages of domain authorization, event ids 1100-1199.</summary>
+/// <summary>Log messages of domain authorization and client lookups, event ids 1100-1199.</summary>
 internal static partial class AuthorizationLog
 {
     [LoggerMessage(1100, LogLevel.Warning, "No clients file at '{Path}': every domain is unauthorized until one exists or pixel-management is configured.")]
@@ -49,4 +49,25 @@ internal static partial class AuthorizationLog
 
     [LoggerMessage(1114, LogLevel.Information, "CORS preflight from {Domain} refused: {Status}")]
     public static partial void PreflightRefused(ILogger logger, string domain, DomainAuthorizationStatus status);
+
+    [LoggerMessage(1115, LogLevel.Debug, "pixel-management answered {StatusCode} for client {ClientId} in {ElapsedMs:0.0} ms")]
+    public static partial void PixelManagementAnsweredClient(ILogger logger, int statusCode, string clientId, double elapsedMs);
+
+    [LoggerMessage(1116, LogLevel.Debug, "pixel-management does not know client {ClientId}")]
+    public static partial void PixelManagementUnknownClient(ILogger logger, string clientId);
+
+    [LoggerMessage(1117, LogLevel.Warning, "pixel-management returned an unusable configuration for client {ClientId}: {Error}; the client is treated as unknown")]
+    public static partial void PixelManagementInvalidClientConfig(ILogger logger, string clientId, string error);
+
+    [LoggerMessage(1118, LogLevel.Warning, "pixel-management lookup of client {ClientId} failed after {ElapsedMs:0.0} ms: {Reason}")]
+    public static partial void PixelManagementClientFailed(ILogger logger, string clientId, double elapsedMs, string reason);
+
+    [LoggerMessage(1119, LogLevel.Warning, "pixel-management is failing: serving the cached configuration of client {ClientId}, last confirmed {Age} ago")]
+    public static partial void ServingStaleClient(ILogger logger, string clientId, TimeSpan age);
+
+    [LoggerMessage(1120, LogLevel.Error, "pixel-management has not confirmed the configuration of client {ClientId} for {Age}, longer than the stale limit {StaleLimit}: its lookups fail until pixel-management answers")]
+    public static partial void ClientStaleLimitReached(ILogger logger, string clientId, TimeSpan age, TimeSpan staleLimit);
+
+    [LoggerMessage(1121, LogLevel.Warning, "A client lookup was refused before reaching pixel-management: the value ({Length} characters) is not a plain client id")]
+    public static partial void InvalidClientId(ILogger logger, int length);
 }

@@ -13,6 +13,10 @@ internal sealed class AuthorizationMetrics
     public const string Miss = "miss";
     public const string Stale = "stale";
 
+    // Lookups of domains (every /collect request) and of client ids (the client directory) are told apart, so that
+    // tracking-script loads do not blur the hit ratio of the collect path. Tags are preallocated: no boxing on hits.
+    private static readonly KeyValuePair<string, object?> DomainTag = new("lookup", "domain");
+    private static readonly KeyValuePair<string, object?> ClientTag = new("lookup", "client");
     private static readonly KeyValuePair<string, object?> HitTag = new("result", Hit);
     private static readonly KeyValuePair<string, object?> MissTag = new("result", Miss);
     private static readonly KeyValuePair<string, object?> StaleTag = new("result", Stale);
@@ -27,45 +31,48 @@ internal sealed class AuthorizationMetrics
         var meter = metrics.Meter;
         _cacheLookups = meter.CreateCounter<long>(
             "evothesis.collector.authorization.cache.lookups", "{lookup}",
-            "Domain authorizations answered from the cache (hit), by asking pixel-management (miss), or from a configuration past its TTL while pixel-management fails (stale).");
+            "Domain authorizations and client lookups answered from the cache (hit), by asking pixel-management (miss), or from a configuration past its TTL while pixel-management fails (stale), by lookup (domain, client).");
         _upstreamDuration = meter.CreateHistogram<double>(
             "evothesis.collector.authorization.upstream.duration", "s",
-            "Time one pixel-management lookup took, retries included, by outcome.",
+            "Time one pixel-management lookup took, retries included, by lookup (domain, client) and outcome.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5] });
         _upstreamFailures = meter.CreateCounter<long>(
             "evothesis.collector.authorization.upstream.failures", "{lookup}",
-            "pixel-management lookups that failed, by error type (timeout, circuit_open, http status, network, invalid_response).");
+            "pixel-management lookups that failed, by lookup (domain, client) and error type (timeout, circuit_open, http status, network, invalid_response).");
         _preflights = meter.CreateCounter<long>(
             "evothesis.collector.cors.preflights", "{request}",
             "CORS preflight requests, by outcome (granted, unauthorized, unavailable, invalid_origin).");
     }
 
-    public void CacheLookup(string result)
+    public void CacheLookup(LookupKind kind, string result)
     {
         if (_cacheLookups.Enabled)
         {
-            _cacheLookups.Add(1, result switch
-            {
-                Hit => HitTag,
-                Miss => MissTag,
-                _ => StaleTag,
-            });
+            _cacheLookups.Add(
+                1,
+                result switch
+                {
+                    Hit => HitTag,
+                    Miss => MissTag,
+                    _ => StaleTag,
+                },
+                KindTag(kind));
         }
     }
 
-    public void UpstreamCompleted(string outcome, TimeSpan duration)
+    public void UpstreamCompleted(LookupKind kind, string outcome, TimeSpan duration)
     {
         if (_upstreamDuration.Enabled)
         {
-            _upstreamDuration.Record(duration.TotalSeconds, new KeyValuePair<string, object?>("outcome", outcome));
+            _upstreamDuration.Record(duration.TotalSeconds, KindTag(kind), new KeyValuePair<string, object?>("outcome", outcome));
         }
     }
 
-    public void UpstreamFailed(string errorType)
+    public void UpstreamFailed(LookupKind kind, string errorType)
     {
         if (_upstreamFailures.Enabled)
         {
-            _upstreamFailures.Add(1, new KeyValuePair<string, object?>("error.type", errorType));
+            _upstreamFailures.Add(1, KindTag(kind), new KeyValuePair<string, object?>("error.type", errorType));
         }
     }
 
@@ -79,5 +86,7 @@ internal sealed class AuthorizationMetrics
 
     public void ObserveCacheSize(Func<long> size) =>
         _cacheLookups.Meter.CreateObservableGauge(
-            "evothesis.collector.authorization.cache.size", size, "{entry}", "Domains held in the authorization cache.");
+            "evothesis.collector.authorization.cache.size", size, "{entry}", "Domains and client ids held in the authorization cache.");
+
+    private static KeyValuePair<string, object?> KindTag(LookupKind kind) => kind == LookupKind.Client ? ClientTag : DomainTag;
 }

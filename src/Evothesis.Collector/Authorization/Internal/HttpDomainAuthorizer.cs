@@ -6,29 +6,37 @@ using Microsoft.Extensions.Options;
 namespace Evothesis.Collector.Authorization.Internal;
 
 /// <summary>
-/// Authorizes domains by asking pixel-management, with an in-memory cache in front of it so that pixel-management
-/// is neither the collector's bottleneck nor its single point of failure.
+/// Authorizes domains, and looks clients up by id, by asking pixel-management, with an in-memory cache in front of
+/// it so that pixel-management is neither the collector's bottleneck nor its single point of failure.
 /// </summary>
 /// <remarks>
+/// Domains (<c>/api/v1/config/domain/{domain}</c>) and client ids (<c>/api/v1/config/client/{client_id}</c>) share
+/// the one cache, its bound and its view of whether pixel-management is failing; their keys cannot collide (client
+/// keys carry a prefix with a character no domain has).
 /// <list type="bullet">
-/// <item>A configuration is used for <see cref="AuthorizationOptions.PositiveCacheDuration"/>, a refusal for
-/// <see cref="AuthorizationOptions.NegativeCacheDuration"/>; then pixel-management is asked again.</item>
-/// <item>One lookup per domain at a time, however many requests wait for it (single flight).</item>
+/// <item>A configuration is used for <see cref="AuthorizationOptions.PositiveCacheDuration"/>, a refusal or an
+/// unknown client for <see cref="AuthorizationOptions.NegativeCacheDuration"/>; then pixel-management is asked again.</item>
+/// <item>One lookup per domain or client at a time, however many requests wait for it (single flight).</item>
 /// <item>While pixel-management fails, a configuration past its TTL is served as it was, for up to
 /// <see cref="AuthorizationOptions.StaleCacheLimit"/> after pixel-management last confirmed it, and refreshed in the
-/// background. A domain with nothing to serve is <see cref="DomainAuthorizationStatus.Unavailable"/>: never a guess.</item>
-/// <item>The cache is bounded (<see cref="AuthorizationOptions.CacheSizeLimit"/> domains); refusals are evicted first.</item>
+/// background. A domain with nothing to serve is <see cref="DomainAuthorizationStatus.Unavailable"/>, a client lookup
+/// throws <see cref="ClientDirectoryUnavailableException"/>: never a guess.</item>
+/// <item>The cache is bounded (<see cref="AuthorizationOptions.CacheSizeLimit"/> entries); refusals are evicted first.</item>
+/// <item>Only normalised domains and plain client ids (<see cref="ClientIds"/>) are cached or placed in a URL.</item>
 /// </list>
 /// Expiry is computed from the <see cref="TimeProvider"/>'s timestamps stored in each entry: the memory cache's own
 /// expiration only reclaims memory.
 /// </remarks>
-internal sealed class HttpDomainAuthorizer : IDomainAuthorizer, IDisposable
+internal sealed class HttpDomainAuthorizer : IDomainAuthorizer, IClientDirectory, IDisposable
 {
     /// <summary>A domain reserved never to exist (RFC 2606), looked up to probe pixel-management.</summary>
     public const string ProbeDomain = "evothesis-health-check.invalid";
 
     /// <summary>How often a domain served stale is refreshed in the background while pixel-management fails.</summary>
     public static readonly TimeSpan RefreshRetryInterval = TimeSpan.FromSeconds(5);
+
+    // Prefix of the cache keys of client lookups: ':' is in no normalised domain and in no client id.
+    private const string ClientKeyPrefix = "client:";
 
     private readonly Func<PixelManagementClient> _clients;
     private readonly AuthorizationOptions _options;
@@ -42,7 +50,7 @@ internal sealed class HttpDomainAuthorizer : IDomainAuthorizer, IDisposable
     private readonly long _staleLimit;
     private readonly long _refreshRetryInterval;
 
-    // Lookups in flight, by domain: the single flight. Added by the first request that misses, removed by the lookup.
+    // Lookups in flight, by cache key: the single flight. Added by the first request that misses, removed by the lookup.
     private readonly ConcurrentDictionary<string, Task<CacheEntry?>> _lookups = new(StringComparer.Ordinal);
 
     // Cancels lookups in flight when the authorizer is disposed.
@@ -55,11 +63,14 @@ internal sealed class HttpDomainAuthorizer : IDomainAuthorizer, IDisposable
     // 1 from a failed lookup until the next answer, for the "answering again" log line.
     private int _failing;
 
-    // For the health check: the last answer and failure (timestamps; 0 = never) and the configurations held.
+    // For the health check: the last answer and failure (timestamps; 0 = never), the domain configurations held (what
+    // keeps /collect working through an outage) and the client lookups held. Counters move with the cache's eviction
+    // callbacks, which run shortly after an eviction.
     private long _lastAnswer;
     private long _lastFailure;
     private long _newestConfirmation;
     private long _positiveEntries;
+    private long _clientEntries;
 
     private int _disposedFlag;
 
@@ -90,9 +101,12 @@ internal sealed class HttpDomainAuthorizer : IDomainAuthorizer, IDisposable
     }
 
     /// <summary>Gets the number of domains in the cache (configurations and refusals).</summary>
-    public int CachedDomains => _cache.Count;
+    public int CachedDomains => (int)Math.Max(0, _cache.Count - Interlocked.Read(ref _clientEntries));
 
-    /// <summary>Gets the number of client configurations in the cache.</summary>
+    /// <summary>Gets the number of client ids in the cache (configurations and unknown clients).</summary>
+    public long CachedClients => Interlocked.Read(ref _clientEntries);
+
+    /// <summary>Gets the number of domains' client configurations in the cache.</summary>
     public long CachedConfigurations => Interlocked.Read(ref _positiveEntries);
 
     public ValueTask<DomainAuthorization> AuthorizeAsync(string domain, CancellationToken cancellationToken)
@@ -104,25 +118,29 @@ internal sealed class HttpDomainAuthorizer : IDomainAuthorizer, IDisposable
             return ValueTask.FromResult(DomainAuthorization.Unauthorized);
         }
 
-        var now = _time.GetTimestamp();
         var entry = _cache.TryGetValue(domain, out var cached) ? cached as CacheEntry : null;
-        if (entry is not null)
-        {
-            if (now < entry.FreshUntil)
-            {
-                _metrics.CacheLookup(AuthorizationMetrics.Hit);
-                return ValueTask.FromResult(entry.Result);
-            }
+        return Serve(LookupKind.Domain, domain, entry, cancellationToken);
+    }
 
-            if (entry.CanServeStale(now) && (entry.Failing || now < Volatile.Read(ref _failingUntil)))
-            {
-                _metrics.CacheLookup(AuthorizationMetrics.Stale);
-                RefreshInBackground(domain, entry, now);
-                return ValueTask.FromResult(entry.Result);
-            }
+    public ValueTask<ClientConfig?> FindClientAsync(string clientId, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(clientId);
+
+        // The id comes from a URL anyone can request: only plain identifiers reach the cache and pixel-management.
+        if (!ClientIds.IsValid(clientId))
+        {
+            AuthorizationLog.InvalidClientId(_logger, clientId.Length);
+            return new ValueTask<ClientConfig?>((ClientConfig?)null);
         }
 
-        return LookupAsync(domain, entry, cancellationToken);
+        // The key is built on the stack and looked up as a span: a hit allocates nothing.
+        Span<char> key = stackalloc char[ClientKeyPrefix.Length + clientId.Length];
+        ClientKeyPrefix.CopyTo(key);
+        clientId.CopyTo(key[ClientKeyPrefix.Length..]);
+        var entry = _cache.TryGetValue((ReadOnlySpan<char>)key, out var cached) ? cached as CacheEntry : null;
+
+        var pending = Serve(LookupKind.Client, clientId, entry, cancellationToken);
+        return pending.IsCompletedSuccessfully ? ToClient(pending.Result) : AwaitClientAsync(pending);
     }
 
     /// <summary>Asks pixel-management about a domain that never exists, bypassing the cache.</summary>
@@ -133,7 +151,7 @@ internal sealed class HttpDomainAuthorizer : IDomainAuthorizer, IDisposable
         PixelManagementAnswer answer;
         try
         {
-            answer = await _clients().LookupAsync(ProbeDomain, cancellationToken).ConfigureAwait(false);
+            answer = await _clients().LookupDomainAsync(ProbeDomain, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
@@ -143,7 +161,7 @@ internal sealed class HttpDomainAuthorizer : IDomainAuthorizer, IDisposable
         var now = _time.GetTimestamp();
         if (answer.Outcome == LookupOutcome.Failed)
         {
-            _metrics.UpstreamFailed(answer.ErrorType ?? "unknown");
+            _metrics.UpstreamFailed(LookupKind.Domain, answer.ErrorType ?? "unknown");
             RecordFailure(now);
         }
         else
@@ -151,7 +169,7 @@ internal sealed class HttpDomainAuthorizer : IDomainAuthorizer, IDisposable
             RecordAnswer(now);
         }
 
-        _metrics.UpstreamCompleted(Outcome(answer), _time.GetElapsedTime(started, now));
+        _metrics.UpstreamCompleted(LookupKind.Domain, Outcome(answer), _time.GetElapsedTime(started, now));
         return answer;
     }
 
@@ -172,6 +190,10 @@ internal sealed class HttpDomainAuthorizer : IDomainAuthorizer, IDisposable
 
     /// <summary>Gets the lookup of a domain in flight, if any (tests wait for background refreshes with it).</summary>
     internal Task? GetLookupInFlight(string domain) => _lookups.TryGetValue(domain, out var task) ? task : null;
+
+    /// <summary>Gets the lookup of a client id in flight, if any.</summary>
+    internal Task? GetClientLookupInFlight(string clientId) =>
+        _lookups.TryGetValue(ClientKeyPrefix + clientId, out var task) ? task : null;
 
     // The container may dispose it twice: as itself and as the IDomainAuthorizer it resolves to.
     public void Dispose()
@@ -194,13 +216,52 @@ internal sealed class HttpDomainAuthorizer : IDomainAuthorizer, IDisposable
         _ => "failure",
     };
 
-    private async ValueTask<DomainAuthorization> LookupAsync(string domain, CacheEntry? previous, CancellationToken cancellationToken)
+    // A domain's answer as the directory tells it: a configuration, no such client, or "ask again later".
+    private ValueTask<ClientConfig?> ToClient(DomainAuthorization result) => result.Status switch
     {
-        // The waiting request may give up; the lookup goes on for the others and fills the cache.
-        var entry = await GetOrStartLookup(domain, previous).WaitAsync(cancellationToken).ConfigureAwait(false);
+        DomainAuthorizationStatus.Authorized => new ValueTask<ClientConfig?>(result.Client),
+        DomainAuthorizationStatus.Unauthorized => new ValueTask<ClientConfig?>((ClientConfig?)null),
+        _ => ValueTask.FromException<ClientConfig?>(new ClientDirectoryUnavailableException(
+            "pixel-management cannot be asked for the client's configuration now, and none is cached; try again later.")
+        {
+            RetryAfter = result.RetryAfter ?? _retryAfter,
+        }),
+    };
+
+    private async ValueTask<ClientConfig?> AwaitClientAsync(ValueTask<DomainAuthorization> pending) =>
+        await ToClient(await pending.ConfigureAwait(false)).ConfigureAwait(false);
+
+    // The cache's answer for a domain or a client id whose entry (if any) the caller looked up: fresh, stale while
+    // pixel-management fails, or a lookup. Synchronous and allocation-free unless pixel-management must be asked.
+    private ValueTask<DomainAuthorization> Serve(LookupKind kind, string value, CacheEntry? entry, CancellationToken cancellationToken)
+    {
+        var now = _time.GetTimestamp();
         if (entry is not null)
         {
-            _metrics.CacheLookup(AuthorizationMetrics.Miss);
+            if (now < entry.FreshUntil)
+            {
+                _metrics.CacheLookup(kind, AuthorizationMetrics.Hit);
+                return ValueTask.FromResult(entry.Result);
+            }
+
+            if (entry.CanServeStale(now) && (entry.Failing || now < Volatile.Read(ref _failingUntil)))
+            {
+                _metrics.CacheLookup(kind, AuthorizationMetrics.Stale);
+                RefreshInBackground(kind, value, entry, now);
+                return ValueTask.FromResult(entry.Result);
+            }
+        }
+
+        return LookupAsync(new LookupKey(kind, value), entry, cancellationToken);
+    }
+
+    private async ValueTask<DomainAuthorization> LookupAsync(LookupKey key, CacheEntry? previous, CancellationToken cancellationToken)
+    {
+        // The waiting request may give up; the lookup goes on for the others and fills the cache.
+        var entry = await GetOrStartLookup(key, previous).WaitAsync(cancellationToken).ConfigureAwait(false);
+        if (entry is not null)
+        {
+            _metrics.CacheLookup(key.Kind, AuthorizationMetrics.Miss);
             return entry.Result;
         }
 
@@ -209,18 +270,26 @@ internal sealed class HttpDomainAuthorizer : IDomainAuthorizer, IDisposable
         {
             if (previous.CanServeStale(now))
             {
-                _metrics.CacheLookup(AuthorizationMetrics.Stale);
+                _metrics.CacheLookup(key.Kind, AuthorizationMetrics.Stale);
                 return previous.Result;
             }
 
-            AuthorizationLog.StaleLimitReached(_logger, domain, _time.GetElapsedTime(previous.ConfirmedAt, now), _options.StaleCacheLimit);
+            var age = _time.GetElapsedTime(previous.ConfirmedAt, now);
+            if (key.Kind == LookupKind.Domain)
+            {
+                AuthorizationLog.StaleLimitReached(_logger, key.Value, age, _options.StaleCacheLimit);
+            }
+            else
+            {
+                AuthorizationLog.ClientStaleLimitReached(_logger, key.Value, age, _options.StaleCacheLimit);
+            }
         }
 
-        _metrics.CacheLookup(AuthorizationMetrics.Miss);
+        _metrics.CacheLookup(key.Kind, AuthorizationMetrics.Miss);
         return DomainAuthorization.Unavailable(_retryAfter);
     }
 
-    private void RefreshInBackground(string domain, CacheEntry entry, long now)
+    private void RefreshInBackground(LookupKind kind, string value, CacheEntry entry, long now)
     {
         var next = Volatile.Read(ref entry.NextRefreshAt);
         if (now < next || Interlocked.CompareExchange(ref entry.NextRefreshAt, now + _refreshRetryInterval, next) != next)
@@ -228,38 +297,38 @@ internal sealed class HttpDomainAuthorizer : IDomainAuthorizer, IDisposable
             return;
         }
 
-        _ = GetOrStartLookup(domain, entry);
+        _ = GetOrStartLookup(new LookupKey(kind, value), entry);
     }
 
-    private Task<CacheEntry?> GetOrStartLookup(string domain, CacheEntry? previous)
+    private Task<CacheEntry?> GetOrStartLookup(LookupKey key, CacheEntry? previous)
     {
         while (true)
         {
-            if (_lookups.TryGetValue(domain, out var running))
+            if (_lookups.TryGetValue(key.CacheKey, out var running))
             {
                 return running;
             }
 
             var completion = new TaskCompletionSource<CacheEntry?>(TaskCreationOptions.RunContinuationsAsynchronously);
-            if (_lookups.TryAdd(domain, completion.Task))
+            if (_lookups.TryAdd(key.CacheKey, completion.Task))
             {
-                _ = RunLookupAsync(domain, previous, completion);
+                _ = RunLookupAsync(key, previous, completion);
                 return completion.Task;
             }
         }
     }
 
-    private async Task RunLookupAsync(string domain, CacheEntry? previous, TaskCompletionSource<CacheEntry?> completion)
+    private async Task RunLookupAsync(LookupKey key, CacheEntry? previous, TaskCompletionSource<CacheEntry?> completion)
     {
         CacheEntry? entry = null;
         try
         {
-            entry = await FetchAsync(domain, previous).ConfigureAwait(false);
+            entry = await FetchAsync(key, previous).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !_disposed.IsCancellationRequested)
         {
             // FetchAsync classifies every upstream failure; this is a bug, and still must not leave waiters hanging.
-            AuthorizationLog.PixelManagementFailed(_logger, domain, 0, ex.GetType().Name);
+            LogFailed(key, 0, ex.GetType().Name);
         }
         catch (OperationCanceledException)
         {
@@ -269,82 +338,151 @@ internal sealed class HttpDomainAuthorizer : IDomainAuthorizer, IDisposable
         {
             // Cache first (in FetchAsync), then leave the single flight, then wake the waiters: a request that misses
             // after this point finds the entry in the cache or starts a lookup that finds it there.
-            _lookups.TryRemove(new KeyValuePair<string, Task<CacheEntry?>>(domain, completion.Task));
+            _lookups.TryRemove(new KeyValuePair<string, Task<CacheEntry?>>(key.CacheKey, completion.Task));
             completion.TrySetResult(entry);
         }
     }
 
-    private async Task<CacheEntry?> FetchAsync(string domain, CacheEntry? previous)
+    private async Task<CacheEntry?> FetchAsync(LookupKey key, CacheEntry? previous)
     {
         var started = _time.GetTimestamp();
 
         // A lookup that finished between this request's cache miss and its joining the single flight has already
         // stored the answer.
-        if (_cache.TryGetValue(domain, out var cached) && cached is CacheEntry current && !ReferenceEquals(current, previous)
+        if (_cache.TryGetValue(key.CacheKey, out var cached) && cached is CacheEntry current && !ReferenceEquals(current, previous)
             && started < current.FreshUntil)
         {
             return current;
         }
 
-        var answer = await _clients().LookupAsync(domain, _disposed.Token).ConfigureAwait(false);
+        var client = _clients();
+        var answer = key.Kind == LookupKind.Domain
+            ? await client.LookupDomainAsync(key.Value, _disposed.Token).ConfigureAwait(false)
+            : await client.LookupClientAsync(key.Value, _disposed.Token).ConfigureAwait(false);
         var now = _time.GetTimestamp();
         var elapsed = _time.GetElapsedTime(started, now);
-        _metrics.UpstreamCompleted(Outcome(answer), elapsed);
+        _metrics.UpstreamCompleted(key.Kind, Outcome(answer), elapsed);
 
         CacheEntry entry;
         switch (answer.Outcome)
         {
             case LookupOutcome.Authorized:
-                AuthorizationLog.PixelManagementAnswered(_logger, answer.StatusCode, domain, elapsed.TotalMilliseconds);
+                LogAnswered(key, answer.StatusCode, elapsed);
                 entry = new CacheEntry(DomainAuthorization.Authorized(answer.Client!), now, now + _positiveTtl, now + _staleLimit);
                 break;
             case LookupOutcome.NotFound:
-                AuthorizationLog.PixelManagementUnknownDomain(_logger, domain);
+                LogNotFound(key);
                 entry = new CacheEntry(DomainAuthorization.Unauthorized, now, now + _negativeTtl, now + _negativeTtl);
                 break;
             case LookupOutcome.Invalid:
-                AuthorizationLog.PixelManagementInvalidConfig(_logger, domain, answer.Detail ?? "invalid configuration");
+                LogInvalid(key, answer.Detail ?? "invalid configuration");
                 entry = new CacheEntry(DomainAuthorization.Unauthorized, now, now + _negativeTtl, now + _negativeTtl);
                 break;
             default:
-                _metrics.UpstreamFailed(answer.ErrorType ?? "unknown");
-                AuthorizationLog.PixelManagementFailed(_logger, domain, elapsed.TotalMilliseconds, answer.Detail ?? answer.ErrorType ?? "unknown");
+                _metrics.UpstreamFailed(key.Kind, answer.ErrorType ?? "unknown");
+                LogFailed(key, elapsed.TotalMilliseconds, answer.Detail ?? answer.ErrorType ?? "unknown");
                 RecordFailure(now);
-                if (_cache.TryGetValue(domain, out cached) && cached is CacheEntry { IsPositive: true } stale && stale.CanServeStale(now))
+                if (_cache.TryGetValue(key.CacheKey, out cached) && cached is CacheEntry { IsPositive: true } stale && stale.CanServeStale(now))
                 {
                     stale.MarkFailing(now + _refreshRetryInterval);
-                    AuthorizationLog.ServingStale(_logger, domain, stale.Result.Client!.ClientId, _time.GetElapsedTime(stale.ConfirmedAt, now));
+                    LogServingStale(key, stale.Result.Client!.ClientId, _time.GetElapsedTime(stale.ConfirmedAt, now));
                 }
 
                 return null;
         }
 
         RecordAnswer(now);
-        Store(domain, entry);
+        Store(key, entry);
         return entry;
     }
 
-    private void Store(string domain, CacheEntry entry)
+    private void Store(LookupKey key, CacheEntry entry)
     {
         var options = new MemoryCacheEntryOptions
         {
             Size = 1,
 
-            // Under pressure, refusals (a flood of made-up origins) go before the clients' configurations.
+            // Under pressure, refusals (a flood of made-up origins or client ids) go before the clients' configurations.
             Priority = entry.IsPositive ? CacheItemPriority.High : CacheItemPriority.Low,
 
             // Memory reclaim only; freshness and the stale limit are decided from the entry's own timestamps.
             AbsoluteExpirationRelativeToNow = entry.IsPositive ? _options.StaleCacheLimit : _options.NegativeCacheDuration,
         };
 
-        if (entry.IsPositive)
+        if (key.Kind == LookupKind.Client)
         {
+            Interlocked.Increment(ref _clientEntries);
+            options.RegisterPostEvictionCallback(static (_, _, _, state) => Interlocked.Decrement(ref ((HttpDomainAuthorizer)state!)._clientEntries), this);
+        }
+        else if (entry.IsPositive)
+        {
+            // Only domains' configurations keep /collect working through an outage, which the health check reports.
             Interlocked.Increment(ref _positiveEntries);
             UpdateNewest(entry.ConfirmedAt);
             options.RegisterPostEvictionCallback(static (_, _, _, state) => Interlocked.Decrement(ref ((HttpDomainAuthorizer)state!)._positiveEntries), this);
         }
 
-        _cache.Set(domain, entry, options);
+        _cache.Set(key.CacheKey, entry, options);
+    }
+
+    private void LogAnswered(LookupKey key, int statusCode, TimeSpan elapsed)
+    {
+        if (key.Kind == LookupKind.Domain)
+        {
+            AuthorizationLog.PixelManagementAnswered(_logger, statusCode, key.Value, elapsed.TotalMilliseconds);
+        }
+        else
+        {
+            AuthorizationLog.PixelManagementAnsweredClient(_logger, statusCode, key.Value, elapsed.TotalMilliseconds);
+        }
+    }
+
+    private void LogNotFound(LookupKey key)
+    {
+        if (key.Kind == LookupKind.Domain)
+        {
+            AuthorizationLog.PixelManagementUnknownDomain(_logger, key.Value);
+        }
+        else
+        {
+            AuthorizationLog.PixelManagementUnknownClient(_logger, key.Value);
+        }
+    }
+
+    private void LogInvalid(LookupKey key, string error)
+    {
+        if (key.Kind == LookupKind.Domain)
+        {
+            AuthorizationLog.PixelManagementInvalidConfig(_logger, key.Value, error);
+        }
+        else
+        {
+            AuthorizationLog.PixelManagementInvalidClientConfig(_logger, key.Value, error);
+        }
+    }
+
+    private void LogFailed(LookupKey key, double elapsedMs, string reason)
+    {
+        if (key.Kind == LookupKind.Domain)
+        {
+            AuthorizationLog.PixelManagementFailed(_logger, key.Value, elapsedMs, reason);
+        }
+        else
+        {
+            AuthorizationLog.PixelManagementClientFailed(_logger, key.Value, elapsedMs, reason);
+        }
+    }
+
+    private void LogServingStale(LookupKey key, string clientId, TimeSpan age)
+    {
+        if (key.Kind == LookupKind.Domain)
+        {
+            AuthorizationLog.ServingStale(_logger, key.Value, clientId, age);
+        }
+        else
+        {
+            AuthorizationLog.ServingStaleClient(_logger, clientId, age);
+        }
     }
 
     private void UpdateNewest(long confirmedAt)
@@ -380,6 +518,17 @@ internal sealed class HttpDomainAuthorizer : IDomainAuthorizer, IDisposable
     }
 
     private long ToTimestampTicks(TimeSpan span) => (long)(span.TotalSeconds * _time.TimestampFrequency);
+
+    /// <summary>What a lookup is about, and its key in the cache and the single flight (built only when pixel-management is asked).</summary>
+    private readonly struct LookupKey(LookupKind kind, string value)
+    {
+        public LookupKind Kind { get; } = kind;
+
+        /// <summary>Gets the normalised domain or the client id, as placed in the URL path.</summary>
+        public string Value { get; } = value;
+
+        public string CacheKey { get; } = kind == LookupKind.Domain ? value : ClientKeyPrefix + value;
+    }
 
     /// <summary>A cached answer with its own clock: fresh until its TTL, then servable while failing up to the stale limit.</summary>
     private sealed class CacheEntry(DomainAuthorization result, long confirmedAt, long freshUntil, long staleUntil)

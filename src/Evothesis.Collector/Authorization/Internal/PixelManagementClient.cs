@@ -8,16 +8,29 @@ using Polly.Timeout;
 
 namespace Evothesis.Collector.Authorization.Internal;
 
-/// <summary>What pixel-management said about a domain.</summary>
+/// <summary>What is looked up at pixel-management.</summary>
+internal enum LookupKind
+{
+    /// <summary>Which client owns a domain (<c>/api/v1/config/domain/{domain}</c>), for every collected request.</summary>
+    Domain,
+
+    /// <summary>A client by its id (<c>/api/v1/config/client/{client_id}</c>), for the client directory.</summary>
+    Client,
+}
+
+/// <summary>What pixel-management said about a domain or a client.</summary>
 internal enum LookupOutcome
 {
     /// <summary>200 with a usable configuration.</summary>
     Authorized,
 
-    /// <summary>404: no client owns the domain.</summary>
+    /// <summary>404: no client owns the domain, or no such client exists.</summary>
     NotFound,
 
-    /// <summary>200 with a configuration that would make attribution or privacy rules a guess.</summary>
+    /// <summary>
+    /// 200 with a configuration that would make attribution or privacy rules a guess, or, for a client lookup,
+    /// the configuration of another client.
+    /// </summary>
     Invalid,
 
     /// <summary>No answer that can be trusted: other status, timeout, network error, open circuit, unreadable body.</summary>
@@ -32,7 +45,8 @@ internal readonly record struct PixelManagementAnswer(LookupOutcome Outcome, Cli
 }
 
 /// <summary>
-/// The typed <see cref="HttpClient"/> for <c>GET {base}/api/v1/config/domain/{domain}</c>. Retries, timeouts
+/// The typed <see cref="HttpClient"/> for <c>GET {base}/api/v1/config/domain/{domain}</c> and
+/// <c>GET {base}/api/v1/config/client/{client_id}</c> (both answer a client configuration). Retries, timeouts
 /// and the circuit breaker live in the client's standard resilience handler; this class only classifies answers.
 /// </summary>
 internal sealed class PixelManagementClient
@@ -52,14 +66,25 @@ internal sealed class PixelManagementClient
     }
 
     /// <summary>Asks pixel-management which client owns a normalised domain.</summary>
-    public async Task<PixelManagementAnswer> LookupAsync(string domain, CancellationToken cancellationToken)
-    {
-        if (_baseUri is null)
-        {
-            return PixelManagementAnswer.Failure("not_configured", "no pixel-management URL is configured");
-        }
+    public Task<PixelManagementAnswer> LookupDomainAsync(string domain, CancellationToken cancellationToken) =>
+        _baseUri is null
+            ? Task.FromResult(NotConfigured)
+            : SendAsync(PixelManagementUri.ForDomain(_baseUri, domain), expectedClientId: null, cancellationToken);
 
-        using var request = new HttpRequestMessage(HttpMethod.Get, PixelManagementUri.ForDomain(_baseUri, domain));
+    /// <summary>
+    /// Asks pixel-management for a client's configuration by its id (which must pass <see cref="ClientIds.IsValid"/>).
+    /// A configuration of any other client is <see cref="LookupOutcome.Invalid"/>: never served under the id asked for.
+    /// </summary>
+    public Task<PixelManagementAnswer> LookupClientAsync(string clientId, CancellationToken cancellationToken) =>
+        _baseUri is null
+            ? Task.FromResult(NotConfigured)
+            : SendAsync(PixelManagementUri.ForClient(_baseUri, clientId), clientId, cancellationToken);
+
+    private static PixelManagementAnswer NotConfigured => PixelManagementAnswer.Failure("not_configured", "no pixel-management URL is configured");
+
+    private async Task<PixelManagementAnswer> SendAsync(Uri uri, string? expectedClientId, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, uri);
         request.Headers.Accept.Add(Json);
 
         HttpResponseMessage response;
@@ -122,9 +147,19 @@ internal sealed class PixelManagementClient
                 return PixelManagementAnswer.Failure("invalid_response", "the body is JSON null", status);
             }
 
-            return document.TryToClientConfig(out var config, out var error)
-                ? new PixelManagementAnswer(LookupOutcome.Authorized, config, null, null, status)
-                : new PixelManagementAnswer(LookupOutcome.Invalid, null, error, null, status);
+            if (!document.TryToClientConfig(out var config, out var error))
+            {
+                return new PixelManagementAnswer(LookupOutcome.Invalid, null, error, null, status);
+            }
+
+            // Case matters: ids are compared as the cache and the sinks compare them, ordinally.
+            if (expectedClientId is not null && !string.Equals(config.ClientId, expectedClientId, StringComparison.Ordinal))
+            {
+                return new PixelManagementAnswer(
+                    LookupOutcome.Invalid, null, $"the configuration is that of client '{config.ClientId}', not of the client asked for", null, status);
+            }
+
+            return new PixelManagementAnswer(LookupOutcome.Authorized, config, null, null, status);
         }
     }
 }

@@ -25,6 +25,7 @@ internal sealed class PixelManagementHealthCheck(IDomainAuthorizer authorizer) :
         {
             ["cached_domains"] = http.CachedDomains,
             ["cached_configurations"] = http.CachedConfigurations,
+            ["cached_clients"] = http.CachedClients,
         };
         if (sinceAnswer is { } a)
         {

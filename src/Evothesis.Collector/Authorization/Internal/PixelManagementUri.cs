@@ -2,10 +2,11 @@ using System.Diagnostics.CodeAnalysis;
 
 namespace Evothesis.Collector.Authorization.Internal;
 
-/// <summary>Checks the configured pixel-management URL and builds the lookup URL of a domain.</summary>
+/// <summary>Checks the configured pixel-management URL and builds the lookup URLs of a domain and of a client.</summary>
 internal static class PixelManagementUri
 {
     public const string LookupPath = "api/v1/config/domain/";
+    public const string ClientLookupPath = "api/v1/config/client/";
 
     /// <summary>Parses the base URL: absolute http(s), no user information, query or fragment.</summary>
     /// <param name="value">The configured URL.</param>
@@ -54,6 +55,26 @@ internal static class PixelManagementUri
         }
 
         return new Uri(baseUri, LookupPath + domain);
+    }
+
+    /// <summary>The lookup URL of a client; the id must pass <see cref="ClientIds.IsValid"/>, so it is one plain path segment.</summary>
+    public static Uri ForClient(Uri baseUri, string clientId)
+    {
+        if (!ClientIds.IsValid(clientId))
+        {
+            throw new ArgumentException("The client id is not a plain identifier.", nameof(clientId));
+        }
+
+        var uri = new Uri(baseUri, ClientLookupPath + clientId);
+
+        // Valid ids need no escaping and are no dot segments; should Uri ever rewrite one, refuse rather than ask
+        // pixel-management about another path.
+        if (!uri.AbsolutePath.EndsWith("/" + ClientLookupPath + clientId, StringComparison.Ordinal))
+        {
+            throw new ArgumentException("The client id does not survive as one path segment.", nameof(clientId));
+        }
+
+        return uri;
     }
 
     /// <summary>The URL without user information, for logs and error messages.</summary>

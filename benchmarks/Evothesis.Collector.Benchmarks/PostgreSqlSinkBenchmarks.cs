@@ -1,0 +1,384 @@
+using System.Globalization;
+using BenchmarkDotNet.Attributes;
+using BenchmarkDotNet.Columns;
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Exporters.Json;
+using BenchmarkDotNet.Jobs;
+using BenchmarkDotNet.Reports;
+using BenchmarkDotNet.Running;
+using Evothesis.Collector.Events;
+using Evothesis.Collector.Sinks;
+using Evothesis.Collector.Sinks.PostgreSql;
+using Evothesis.Collector.Sinks.PostgreSql.Internal;
+using Evothesis.Collector.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Evothesis.Collector.Benchmarks;
+
+/// <summary>
+/// The batching gain of the PostgreSQL sink against a real server: per-event autocommit INSERT (how the original
+/// collector stored events) against the sink's batched write, the raw binary COPY ceiling, COPY into a table
+/// without the idempotency keys, and the staging-table design. One operation writes <see cref="PostgreSqlBenchmarkBase.BatchSize"/> new
+/// events; events/s and bytes allocated per event are in their own columns.
+/// </summary>
+/// <remarks>
+/// Uses the server in <c>EVOTHESIS_BENCH_POSTGRES</c> (a connection string; a new database is created per case)
+/// or starts a throw-away one per case, with <c>synchronous_commit=on</c>: every commit waits for its WAL flush.
+/// </remarks>
+[Config(typeof(Config))]
+[MemoryDiagnoser]
+public class PostgreSqlSinkBenchmarks : PostgreSqlBenchmarkBase
+{
+    /// <summary>What the collector does: the sink's write (COPY into the keyed table, one transaction).</summary>
+    [Benchmark]
+    public ValueTask SinkWrite() => Sink.WriteAsync(NextBatch(), CancellationToken.None);
+
+    /// <summary>The ceiling: a bare binary COPY of the same rows into the same table, no transaction or checks around it.</summary>
+    [Benchmark]
+    public async Task RawCopy()
+    {
+        await using var connection = await DataSource.OpenConnectionAsync();
+        await PostgreSqlEventWriter.CopyAsync(connection, CopyIntoEvents, NextBatch().Events, 0, BatchSize, CancellationToken.None);
+    }
+
+    /// <summary>Bare COPY into the same table without the primary key and the per-day unique index: no idempotency at all.</summary>
+    [Benchmark]
+    public async Task PlainCopy()
+    {
+        await using var connection = await DataSource.OpenConnectionAsync();
+        await PostgreSqlEventWriter.CopyAsync(connection, CopyIntoPlain, NextBatch().Events, 0, BatchSize, CancellationToken.None);
+    }
+
+    /// <summary>
+    /// The other idempotent design: every batch through a temporary table and <c>INSERT ... ON CONFLICT DO NOTHING</c>
+    /// (the sink's careful path, taken for every batch).
+    /// </summary>
+    [Benchmark]
+    public async Task StagingUpsert()
+    {
+        await using var connection = await DataSource.OpenConnectionAsync();
+        await Writer.WriteCarefullyAsync(connection, NextBatch().Events, CancellationToken.None);
+    }
+
+    /// <summary>Only the creation of the events every other line includes: subtract its allocations to get the write path's.</summary>
+    [Benchmark]
+    public int CreateEvents() => NextBatch().Count;
+
+    /// <summary>A retry of a batch that is already stored: every event a duplicate, so the careful path runs.</summary>
+    [Benchmark]
+    public ValueTask SinkRewrite() => Sink.WriteAsync(StoredBatch, CancellationToken.None);
+
+    private sealed class Config : BenchmarkConfig
+    {
+        public Config()
+            : base(warmupCount: 3, iterationCount: 10)
+        {
+        }
+    }
+}
+
+/// <summary>
+/// The original collector's way of storing events, the baseline of <see cref="PostgreSqlSinkBenchmarks"/>: one
+/// INSERT per event, each its own transaction (autocommit). Its own class because one operation of 5000 events
+/// takes tens of seconds, so it runs fewer iterations.
+/// </summary>
+[Config(typeof(Config))]
+[MemoryDiagnoser]
+public class PostgreSqlPerEventInsertBenchmarks : PostgreSqlBenchmarkBase
+{
+    [Benchmark]
+    public async Task PerEventInsert()
+    {
+        foreach (var e in NextBatch().Events)
+        {
+            await using var command = DataSource.CreateCommand(Insert);
+            var p = command.Parameters;
+            p.Add(new NpgsqlParameter<Guid> { TypedValue = e.Id, NpgsqlDbType = NpgsqlDbType.Uuid });
+            p.Add(Text(e.EventId));
+            p.Add(Text(e.ClientId));
+            p.Add(Text(e.SiteId));
+            p.Add(Text(e.SessionId));
+            p.Add(Text(e.EventType));
+            p.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = e.Timestamp, NpgsqlDbType = NpgsqlDbType.TimestampTz });
+            p.Add(Text(e.ClientTimestamp));
+            p.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = e.ReceivedAt, NpgsqlDbType = NpgsqlDbType.TimestampTz });
+            p.Add(Json(e.PageData));
+            p.Add(Json(e.EventData));
+            p.Add(Json(e.CustomData));
+            p.Add(Json(e.Consent));
+            p.Add(Text(e.Ip));
+            p.Add(Text(e.UserAgent));
+            await command.ExecuteNonQueryAsync();
+        }
+    }
+
+    private static NpgsqlParameter Text(string? value) =>
+        new() { Value = (object?)value ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text };
+
+    private static NpgsqlParameter Json(RawJson value) =>
+        value.IsNull
+            ? new NpgsqlParameter { Value = DBNull.Value, NpgsqlDbType = NpgsqlDbType.Jsonb }
+            : new NpgsqlParameter<ReadOnlyMemory<byte>> { TypedValue = value.Utf8, NpgsqlDbType = NpgsqlDbType.Jsonb };
+
+    private sealed class Config : BenchmarkConfig
+    {
+        public Config()
+            : base(warmupCount: 1, iterationCount: 3)
+        {
+        }
+    }
+}
+
+/// <summary>
+/// Set-up shared by the PostgreSQL benchmarks: a server (<c>EVOTHESIS_BENCH_POSTGRES</c>, else a throw-away one per
+/// case), a new database with the collector's schema, a copy of the events table without idempotency keys, and
+/// new events for every operation.
+/// </summary>
+public abstract class PostgreSqlBenchmarkBase
+{
+    public const string ConnectionVariable = "EVOTHESIS_BENCH_POSTGRES";
+
+    private const string PlainTable = "events_plain";
+
+    // Production-like durability; only WAL sizing differs from the defaults, so checkpoints do not land in
+    // some cases and not others.
+    private static readonly Dictionary<string, string> ServerSettings = new()
+    {
+        ["synchronous_commit"] = "on",
+        ["fsync"] = "on",
+        ["shared_buffers"] = "256MB",
+        ["max_wal_size"] = "4GB",
+    };
+
+    private PostgresServer? _server;
+    private string _adminConnectionString = "";
+    private string _database = "";
+    private ServiceProvider _services = null!;
+    private protected PostgreSqlEventSink Sink { get; private set; } = null!;
+    private protected PostgreSqlEventWriter Writer { get; private set; } = null!;
+    protected NpgsqlDataSource DataSource { get; private set; } = null!;
+    protected string Insert { get; private set; } = "";
+    protected string CopyIntoEvents { get; private set; } = "";
+    protected string CopyIntoPlain { get; private set; } = "";
+    protected EventBatch StoredBatch { get; private set; } = null!;
+    private long _next;
+
+    [Params(1, 10, 100, 500, 1000, 5000)]
+    public int BatchSize { get; set; }
+
+    [GlobalSetup]
+    public async Task SetupAsync()
+    {
+        var external = Environment.GetEnvironmentVariable(ConnectionVariable);
+        if (string.IsNullOrWhiteSpace(external))
+        {
+            _server = await PostgresServer.StartNewAsync(ServerSettings);
+            _adminConnectionString = _server.ConnectionString();
+        }
+        else
+        {
+            _adminConnectionString = external;
+        }
+
+        _database = "bench_" + Guid.NewGuid().ToString("N")[..12];
+        await using (var admin = NpgsqlDataSource.Create(_adminConnectionString))
+        {
+            await using var create = admin.CreateCommand($"CREATE DATABASE {_database}");
+            await create.ExecuteNonQueryAsync();
+        }
+
+        var connectionString = new NpgsqlConnectionStringBuilder(_adminConnectionString) { Database = _database }.ConnectionString;
+        var services = new ServiceCollection();
+        services.AddEvothesisCollector().AddPostgreSqlSink(connectionString);
+        _services = services.BuildServiceProvider();
+        Sink = _services.GetServices<IEventSink>().OfType<PostgreSqlEventSink>().Single();
+        var schema = _services.GetRequiredService<PostgreSqlSchemaManager>();
+        await schema.MaintainAsync(CancellationToken.None);
+        Writer = new PostgreSqlEventWriter(schema.Schema);
+        DataSource = _services.GetRequiredService<PostgreSqlConnectionSource>().DataSource;
+
+        // The same table without the idempotency keys: no primary key, no unique index per partition.
+        var today = PostgreSqlSchema.DayOf(DateTimeOffset.UtcNow);
+        await ExecuteAsync($"""
+            CREATE TABLE {PlainTable} (LIKE events) PARTITION BY RANGE (received_at);
+            CREATE INDEX ON {PlainTable} (client_id, received_at);
+            CREATE TABLE {PlainTable}_today PARTITION OF {PlainTable}
+                FOR VALUES FROM ('{today:yyyy-MM-dd} 00:00:00+00') TO ('{today.AddDays(1):yyyy-MM-dd} 00:00:00+00');
+            """);
+
+        Insert = $"INSERT INTO events ({PostgreSqlSchema.EventColumns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)";
+        CopyIntoEvents = PostgreSqlSchema.CopyEventsCommand(schema.Schema.Events);
+        CopyIntoPlain = PostgreSqlSchema.CopyEventsCommand(PlainTable);
+
+        StoredBatch = NextBatch();
+        await Sink.WriteAsync(StoredBatch, CancellationToken.None);
+    }
+
+    [GlobalCleanup]
+    public async Task CleanupAsync()
+    {
+        await _services.DisposeAsync();
+        NpgsqlConnection.ClearAllPools();
+        if (_server is not null)
+        {
+            await _server.DisposeAsync();
+        }
+        else
+        {
+            await using var admin = NpgsqlDataSource.Create(_adminConnectionString);
+            await using var drop = admin.CreateCommand($"DROP DATABASE {_database} WITH (FORCE)");
+            await drop.ExecuteNonQueryAsync();
+        }
+    }
+
+    private async Task ExecuteAsync(string sql)
+    {
+        await using var command = DataSource.CreateCommand(sql);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    // New events for every operation, as new requests bring: fresh ids and eventIds, shared payloads.
+    protected EventBatch NextBatch()
+    {
+        var now = DateTimeOffset.UtcNow;
+        now = new DateTimeOffset(now.UtcTicks - (now.UtcTicks % 10), TimeSpan.Zero);
+        var events = new CollectedEvent[BatchSize];
+        for (var i = 0; i < events.Length; i++)
+        {
+            var n = ++_next;
+            events[i] = new CollectedEvent
+            {
+                Id = Guid.CreateVersion7(now),
+                EventId = "e-" + n.ToString(CultureInfo.InvariantCulture),
+                EventType = (n % 4) == 0 ? "click" : "pageview",
+                ClientId = (n % 3) == 0 ? "client_acme_corp" : "client_test",
+                SiteId = "shop.acme.com",
+                SessionId = "sess_8f2a91c4",
+                Timestamp = now.AddMilliseconds(-850),
+                ClientTimestamp = "2026-11-26T11:59:58.123Z",
+                ReceivedAt = now,
+                PageData = Payloads.Page,
+                EventData = (n % 4) == 0 ? Payloads.Click : RawJson.Null,
+                CustomData = Payloads.Custom,
+                Consent = Payloads.Consent,
+                Ip = Payloads.IpHash,
+                UserAgent = Payloads.UserAgent,
+            };
+        }
+
+        return new EventBatch(Guid.CreateVersion7(now), now, events);
+    }
+
+    private static class Payloads
+    {
+        public static readonly RawJson Page = RawJson.Parse(
+            """{"url":"https://shop.acme.com/catalog/shoes?q=running&page=2","title":"Running shoes - Catalog","referrer":"https://www.google.com/","viewport":{"w":1440,"h":900}}""");
+
+        public static readonly RawJson Click = RawJson.Parse(
+            """{"element":"button#add-to-cart","text":"Add to cart","x":812,"y":433}""");
+
+        public static readonly RawJson Custom = RawJson.Parse("""{"visitorId":"v_19ab73e2"}""");
+
+        public static readonly RawJson Consent = RawJson.Parse("""{"analytics":true,"marketing":false}""");
+
+        public const string IpHash = "5f2b9c1e8a7d4c3b2a1908f7e6d5c4b3a29180f7e6d5c4b3a2918f7e6d5c4b3a";
+
+        public const string UserAgent = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
+    }
+
+    /// <summary>The PostgreSQL benchmarks' job; <c>EVOTHESIS_BENCH_QUICK=1</c> makes it a one-iteration smoke run.</summary>
+    protected class BenchmarkConfig : ManualConfig
+    {
+        protected BenchmarkConfig(int warmupCount, int iterationCount)
+        {
+            var quick = Environment.GetEnvironmentVariable("EVOTHESIS_BENCH_QUICK") == "1";
+            AddJob(quick
+                ? Job.Dry.WithId("PostgreSql")
+                : Job.Default
+                    .WithWarmupCount(warmupCount)
+                    .WithIterationCount(iterationCount)
+                    .WithIterationTime(Perfolizer.Horology.TimeInterval.FromMilliseconds(300))
+                    .WithId("PostgreSql"));
+            AddColumn(new EventsPerSecondColumn(), new AllocatedPerEventColumn());
+            AddExporter(JsonExporter.Full);
+            WithOrderer(new BenchmarkDotNet.Order.DefaultOrderer(BenchmarkDotNet.Order.SummaryOrderPolicy.Declared));
+        }
+    }
+
+    private sealed class EventsPerSecondColumn : IColumn
+    {
+        public string Id => nameof(EventsPerSecondColumn);
+
+        public string ColumnName => "Events/s";
+
+        public bool AlwaysShow => true;
+
+        public ColumnCategory Category => ColumnCategory.Custom;
+
+        public int PriorityInCategory => 0;
+
+        public bool IsNumeric => true;
+
+        public UnitType UnitType => UnitType.Dimensionless;
+
+        public string Legend => "Events written per second (batch size / mean time per operation)";
+
+        public string GetValue(Summary summary, BenchmarkCase benchmarkCase) => GetValue(summary, benchmarkCase, SummaryStyle.Default);
+
+        public string GetValue(Summary summary, BenchmarkCase benchmarkCase, SummaryStyle style)
+        {
+            var report = summary[benchmarkCase];
+            if (report?.ResultStatistics is not { } statistics)
+            {
+                return "NA";
+            }
+
+            var batch = (int)benchmarkCase.Parameters["BatchSize"];
+            return (batch / (statistics.Mean / 1e9)).ToString("N0", CultureInfo.InvariantCulture);
+        }
+
+        public bool IsAvailable(Summary summary) => true;
+
+        public bool IsDefault(Summary summary, BenchmarkCase benchmarkCase) => false;
+    }
+
+    private sealed class AllocatedPerEventColumn : IColumn
+    {
+        public string Id => nameof(AllocatedPerEventColumn);
+
+        public string ColumnName => "Alloc/event";
+
+        public bool AlwaysShow => true;
+
+        public ColumnCategory Category => ColumnCategory.Custom;
+
+        public int PriorityInCategory => 1;
+
+        public bool IsNumeric => true;
+
+        public UnitType UnitType => UnitType.Size;
+
+        public string Legend => "Bytes allocated per event (including the benchmark's creation of the events)";
+
+        public string GetValue(Summary summary, BenchmarkCase benchmarkCase) => GetValue(summary, benchmarkCase, SummaryStyle.Default);
+
+        public string GetValue(Summary summary, BenchmarkCase benchmarkCase, SummaryStyle style)
+        {
+            var report = summary[benchmarkCase];
+            if (report is null || !report.Success)
+            {
+                return "NA";
+            }
+
+            var bytes = report.GcStats.GetBytesAllocatedPerOperation(benchmarkCase);
+            var batch = (int)benchmarkCase.Parameters["BatchSize"];
+            return bytes is null ? "NA" : (bytes.Value / (double)batch).ToString("N0", CultureInfo.InvariantCulture) + " B";
+        }
+
+        public bool IsAvailable(Summary summary) => true;
+
+        public bool IsDefault(Summary summary, BenchmarkCase benchmarkCase) => false;
+    }
+}

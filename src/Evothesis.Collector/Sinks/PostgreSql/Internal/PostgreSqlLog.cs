@@ -1,0 +1,29 @@
+using Microsoft.Extensions.Logging;
+
+namespace Evothesis.Collector.Sinks.PostgreSql.Internal;
+
+/// <summary>Log messages of the PostgreSQL sink, event ids 1500-1599. Never payload values.</summary>
+internal static partial class PostgreSqlLog
+{
+    [LoggerMessage(1500, LogLevel.Information, "PostgreSQL schema {Schema} is ready with tables {EventsTable} and {AuditTable}")]
+    public static partial void SchemaReady(ILogger logger, string schema, string eventsTable, string auditTable);
+
+    [LoggerMessage(1501, LogLevel.Information, "Created PostgreSQL partition {Partition}")]
+    public static partial void PartitionCreated(ILogger logger, string partition);
+
+    [LoggerMessage(1502, LogLevel.Warning, "PostgreSQL schema maintenance failed; retrying in {Delay}")]
+    public static partial void MaintenanceFailed(ILogger logger, Exception exception, TimeSpan delay);
+
+    [LoggerMessage(1503, LogLevel.Information, "Skipped {Count} of {Total} events already stored in PostgreSQL (retries)")]
+    public static partial void DuplicatesSkipped(ILogger logger, int count, int total);
+
+    // The SQLSTATE says what kind of value was refused; the server's message is not logged, as it can quote the value.
+    [LoggerMessage(1504, LogLevel.Error, "Dropped event {Id} of client {ClientId}: PostgreSQL refused one of its values (SQLSTATE {SqlState}); the other events of the batch were stored")]
+    public static partial void EventDropped(ILogger logger, Guid id, string clientId, string sqlState);
+
+    [LoggerMessage(1505, LogLevel.Warning, "Writing {Count} events to PostgreSQL failed ({ErrorType}); idle connections are discarded")]
+    public static partial void WriteFailed(ILogger logger, int count, string errorType);
+
+    [LoggerMessage(1506, LogLevel.Debug, "Batch of {Count} events written to PostgreSQL on the careful path: {Inserted} inserted, {Duplicates} duplicates, {Dropped} dropped")]
+    public static partial void CarefulWrite(ILogger logger, int count, int inserted, int duplicates, int dropped);
+}

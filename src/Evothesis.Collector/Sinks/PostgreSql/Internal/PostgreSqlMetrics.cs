@@ -1,0 +1,58 @@
+using System.Diagnostics.Metrics;
+using Evothesis.Collector.Diagnostics;
+
+namespace Evothesis.Collector.Sinks.PostgreSql.Internal;
+
+/// <summary>The PostgreSQL sink's instruments, on the collector's meter. Tags carry outcomes and SQLSTATEs only.</summary>
+internal sealed class PostgreSqlMetrics
+{
+    private readonly CollectorMetrics _collector;
+    private readonly Counter<long> _rowsWritten;
+    private readonly Counter<long> _duplicates;
+    private readonly Histogram<double> _copyDuration;
+    private readonly Counter<long> _failures;
+
+    public PostgreSqlMetrics(CollectorMetrics collector)
+    {
+        _collector = collector;
+        var meter = collector.Meter;
+        _rowsWritten = meter.CreateCounter<long>(
+            "evothesis.collector.postgresql.rows.written", "{row}", "Event rows committed to PostgreSQL.");
+        _duplicates = meter.CreateCounter<long>(
+            "evothesis.collector.postgresql.rows.duplicate", "{row}", "Events not written because they were already stored (client or batch retries).");
+        _copyDuration = meter.CreateHistogram<double>(
+            "evothesis.collector.postgresql.copy.duration", "s", "Time to write one batch, from opening the connection to the commit.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] });
+        _failures = meter.CreateCounter<long>(
+            "evothesis.collector.postgresql.failures", "{batch}", "Batch writes that failed and stored nothing, by error type.");
+    }
+
+    public void Written(WriteOutcome outcome, TimeSpan duration)
+    {
+        _rowsWritten.Add(outcome.Inserted);
+        if (outcome.Duplicates > 0)
+        {
+            _duplicates.Add(outcome.Duplicates);
+        }
+
+        if (outcome.Refused.Count > 0)
+        {
+            _collector.EventsDropped(outcome.Refused.Count, "invalid_value");
+        }
+
+        if (_copyDuration.Enabled)
+        {
+            _copyDuration.Record(
+                duration.TotalSeconds,
+                new KeyValuePair<string, object?>("evothesis.postgresql.path", outcome.Path == WritePath.Fast ? "fast" : "careful"));
+        }
+    }
+
+    public void Failed(string errorType)
+    {
+        if (_failures.Enabled)
+        {
+            _failures.Add(1, new KeyValuePair<string, object?>("error.type", errorType));
+        }
+    }
+}

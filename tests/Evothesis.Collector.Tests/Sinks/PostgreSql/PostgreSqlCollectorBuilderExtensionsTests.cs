@@ -1,0 +1,137 @@
+using Evothesis.Collector.Sinks;
+using Evothesis.Collector.Sinks.PostgreSql;
+using Evothesis.Collector.Sinks.PostgreSql.Internal;
+using Evothesis.Collector.Tests.Support;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace Evothesis.Collector.Tests.Sinks.PostgreSql;
+
+public sealed class PostgreSqlCollectorBuilderExtensionsTests
+{
+    [Test]
+    public void AddPostgreSqlSink_NoConnectionAnywhere_FailsNamingTheSettings()
+    {
+        var services = new ServiceCollection();
+        services.AddEvothesisCollector().AddPostgreSqlSink();
+        using var provider = services.BuildServiceProvider();
+
+        var resolve = () => provider.GetServices<IEventSink>().ToArray();
+
+        resolve.Should().Throw<InvalidOperationException>()
+            .WithMessage("*ConnectionStrings:Evothesis*ConnectionStrings__Evothesis*NpgsqlDataSource*");
+    }
+
+    [Test]
+    public async Task AddPostgreSqlSink_ConnectionStringsEvothesisInConfiguration_IsUsed()
+    {
+        var connectionString = await PostgresTestServer.CreateDatabaseAsync();
+        var services = new ServiceCollection();
+        services.AddSingleton<IConfiguration>(new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                ["ConnectionStrings:Evothesis"] = connectionString,
+                ["Evothesis:PostgreSql:EventsTable"] = "from_config",
+            })
+            .Build());
+        services.AddEvothesisCollector().AddPostgreSqlSink();
+        await using var provider = services.BuildServiceProvider();
+
+        var sink = provider.GetServices<IEventSink>().OfType<PostgreSqlEventSink>().Single();
+        await sink.WriteAsync(TestEvents.Batch(TestEvents.Create()), CancellationToken.None);
+
+        sink.Name.Should().Be("postgresql:from_config");
+        await using var check = NpgsqlDataSource.Create(connectionString);
+        await using var count = check.CreateCommand("SELECT count(*) FROM from_config");
+        ((long)(await count.ExecuteScalarAsync())!).Should().Be(1);
+    }
+
+    [Test]
+    public async Task AddPostgreSqlSink_HostRegisteredDataSource_IsSharedAndNotDisposed()
+    {
+        var connectionString = await PostgresTestServer.CreateDatabaseAsync();
+        await using var dataSource = NpgsqlDataSource.Create(connectionString);
+        var services = new ServiceCollection();
+        services.AddSingleton(dataSource);
+        services.AddEvothesisCollector().AddPostgreSqlSink();
+        var provider = services.BuildServiceProvider();
+
+        provider.GetRequiredService<PostgreSqlConnectionSource>().DataSource.Should().BeSameAs(dataSource);
+        await provider.DisposeAsync();
+
+        await using var command = dataSource.CreateCommand("SELECT 1");
+        ((int)(await command.ExecuteScalarAsync())!).Should().Be(1);
+    }
+
+    [Test]
+    public async Task AddPostgreSqlSink_ExplicitConnectionString_WinsOverARegisteredDataSource()
+    {
+        var explicitDatabase = await PostgresTestServer.CreateDatabaseAsync();
+        await using var other = NpgsqlDataSource.Create(await PostgresTestServer.CreateDatabaseAsync());
+        var services = new ServiceCollection();
+        services.AddSingleton(other);
+        services.AddEvothesisCollector().AddPostgreSqlSink(explicitDatabase);
+        await using var provider = services.BuildServiceProvider();
+
+        var used = provider.GetRequiredService<PostgreSqlConnectionSource>().DataSource;
+
+        used.Should().NotBeSameAs(other);
+        new NpgsqlConnectionStringBuilder(used.ConnectionString).Database
+            .Should().Be(new NpgsqlConnectionStringBuilder(explicitDatabase).Database);
+    }
+
+    [Test]
+    public void AddPostgreSqlSink_CalledTwice_RegistersOneSinkAndAppliesBothConfigurations()
+    {
+        var services = new ServiceCollection();
+        var collector = services.AddEvothesisCollector();
+        collector.AddPostgreSqlSink("Host=127.0.0.1;Database=x", o => o.Schema = "analytics");
+        collector.AddPostgreSqlSink(o => o.PartitionsAhead = 2);
+        using var provider = services.BuildServiceProvider();
+
+        provider.GetServices<IEventSink>().OfType<PostgreSqlEventSink>().Should().ContainSingle();
+        var options = provider.GetRequiredService<IOptions<PostgreSqlSinkOptions>>().Value;
+        options.Schema.Should().Be("analytics");
+        options.PartitionsAhead.Should().Be(2);
+    }
+
+    [TestCase("Events")]
+    [TestCase("events; DROP TABLE x")]
+    [TestCase("a_table_name_that_is_longer_than_forty_chars")]
+    public void AddPostgreSqlSink_InvalidEventsTableName_FailsValidation(string name)
+    {
+        var services = new ServiceCollection();
+        services.AddEvothesisCollector().AddPostgreSqlSink("Host=127.0.0.1", o => o.EventsTable = name);
+        using var provider = services.BuildServiceProvider();
+
+        var read = () => provider.GetRequiredService<IOptions<PostgreSqlSinkOptions>>().Value;
+
+        read.Should().Throw<OptionsValidationException>().WithMessage("*EventsTable*");
+    }
+
+    [Test]
+    public void AddPostgreSqlSink_SameEventsAndAuditTable_FailsValidation()
+    {
+        var services = new ServiceCollection();
+        services.AddEvothesisCollector().AddPostgreSqlSink("Host=127.0.0.1", o => o.AuditTable = "events");
+        using var provider = services.BuildServiceProvider();
+
+        var read = () => provider.GetRequiredService<IOptions<PostgreSqlSinkOptions>>().Value;
+
+        read.Should().Throw<OptionsValidationException>().WithMessage("*must differ*'events'*");
+    }
+
+    [Test]
+    public void AddPostgreSqlSink_InvalidConnectionString_FailsWithoutQuotingIt()
+    {
+        var services = new ServiceCollection();
+        services.AddEvothesisCollector().AddPostgreSqlSink("Host=127.0.0.1;Password=hunter2;NotAKeyword=1");
+        using var provider = services.BuildServiceProvider();
+
+        var resolve = () => provider.GetRequiredService<PostgreSqlConnectionSource>();
+
+        resolve.Should().Throw<InvalidOperationException>().Which.ToString().Should().NotContain("hunter2");
+    }
+}
