@@ -12,9 +12,10 @@ namespace Evothesis.Collector.Replay;
 
 /// <summary>
 /// <c>evothesis-replay</c>: reads the objects the collector wrote (by default from the backup bucket) and writes
-/// their events into a sink, idempotently. Configuration is the collector's: <c>Evothesis:S3:*</c> or
-/// <c>BACKUP_S3_BUCKET</c>, <c>CLIENT_S3_BUCKET</c>, <c>AWS_ENDPOINT_URL_S3</c>, <c>AWS_REGION</c> and the AWS
-/// credentials, from environment variables or this tool's appsettings.json.
+/// their events into a sink (PostgreSQL, a bucket or a folder), idempotently. Configuration is the collector's:
+/// <c>Evothesis:S3:*</c> or <c>BACKUP_S3_BUCKET</c>, <c>CLIENT_S3_BUCKET</c>, <c>AWS_ENDPOINT_URL_S3</c>,
+/// <c>AWS_REGION</c> and the AWS credentials, <c>ConnectionStrings:Evothesis</c> and <c>Evothesis:PostgreSql:*</c>,
+/// from environment variables or this tool's appsettings.json.
 /// </summary>
 public static class ReplayCommand
 {
