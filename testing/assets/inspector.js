@@ -100,8 +100,8 @@
       case 'pageview': return event.page_data && event.page_data.path;
       case 'click': return d.label || d.text || d.id || d.element;
       case 'scroll': return d.depth + '%';
-      case 'form_focus': return d.field;
-      case 'form_submit': return (d.fields || []).join(', ');
+      case 'form_focus': return d.field_name;
+      case 'form_submit': return (d.field_names || []).join(', ');
       case 'purchase': return d.order_id + ' ' + d.value + ' ' + d.currency;
       default: return d.name || d.product_id || '';
     }

@@ -677,8 +677,9 @@
     if (!isField(el)) {
       return;
     }
-    var data = { form: formName(el.form), field: fieldName(el), field_type: fieldType(el) };
-    var key = data.form + '\u0000' + data.field;
+    // Names the collector's redaction knows as form metadata (form_name, field_name, field_names), so they are kept.
+    var data = { form_name: formName(el.form), field_name: fieldName(el), field_type: fieldType(el) };
+    var key = data.form_name + '\u0000' + data.field_name;
     if (focusedFields[key]) {
       return;
     }
@@ -702,7 +703,7 @@
         }
       }
     }
-    track('form_submit', { form: formName(form), fields: fields, field_count: fields.length });
+    track('form_submit', { form_name: formName(form), field_names: fields, field_count: fields.length });
   }
 
   function onPageHide() {

@@ -37,10 +37,10 @@ public sealed class ContactPageTests : BrowserTest
         await WaitForPixelIdleAsync(8);
         var sent = Traffic.SentEvents;
         var submit = sent.Single(e => (string?)e["eventType"] == "form_submit");
-        ((string?)submit["event_data"]!["form"]).Should().Be("contact");
-        Strings(submit["event_data"]!["fields"]).Should().Equal("name", "email", "phone", "topic", "message", "reply_ok");
+        ((string?)submit["event_data"]!["form_name"]).Should().Be("contact");
+        Strings(submit["event_data"]!["field_names"]).Should().Equal("name", "email", "phone", "topic", "message", "reply_ok");
         ((int)submit["event_data"]!["field_count"]!).Should().Be(6);
-        sent.Where(e => (string?)e["eventType"] == "form_focus").Select(e => (string?)e["event_data"]!["field"])
+        sent.Where(e => (string?)e["eventType"] == "form_focus").Select(e => (string?)e["event_data"]!["field_name"])
             .Should().Equal("name", "email", "phone", "topic", "message");
 
         var bodies = Traffic.Calls.Select(c => c.Body).ToList();
@@ -56,7 +56,7 @@ public sealed class ContactPageTests : BrowserTest
             sessionId, events => events.Any(e => (string?)e["eventType"] == "form_submit"), "the form_submit event to be stored");
         var storedSubmit = stored.Single(e => (string?)e["eventType"] == "form_submit");
         ((string?)storedSubmit["client_id"]).Should().Be("client_test");
-        Strings(storedSubmit["event_data"]!["fields"]).Should().Contain(["name", "email", "phone", "message"]);
+        Strings(storedSubmit["event_data"]!["field_names"]).Should().Contain(["name", "email", "phone", "message"]);
 
         var storedText = string.Join('\n', stored.Select(e => e.ToJsonString())) + string.Join('\n', Host.ReadStoredFiles());
         foreach (var fragment in Fragments)
