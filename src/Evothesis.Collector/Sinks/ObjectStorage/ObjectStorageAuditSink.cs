@@ -1,7 +1,4 @@
 using System.Globalization;
-using System.IO.Compression;
-using System.Text.Encodings.Web;
-using System.Text.Json;
 using Evothesis.Collector.Privacy;
 using Evothesis.Collector.Privacy.Internal;
 using Evothesis.Collector.Sinks.ObjectStorage.Internal;
@@ -24,12 +21,6 @@ public sealed class ObjectStorageAuditSink : IAuditSink
 {
     /// <summary>The key prefix the collector's default audit sink uses.</summary>
     public const string DefaultPrefix = "audit";
-
-    private static readonly JsonWriterOptions WriterOptions = new()
-    {
-        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-        SkipValidation = true,
-    };
 
     private readonly IObjectStore _store;
     private readonly string? _prefix;
@@ -76,22 +67,6 @@ public sealed class ObjectStorageAuditSink : IAuditSink
     }
 
     /// <summary>Encodes records as gzip-compressed NDJSON, positioned at the start for reading.</summary>
-    internal static PooledBufferStream Encode(IReadOnlyList<AuditRecord> records)
-    {
-        var output = new PooledBufferStream();
-        using (var gzip = new GZipStream(output, CompressionLevel.Fastest, leaveOpen: true))
-        using (var writer = new Utf8JsonWriter(gzip, WriterOptions))
-        {
-            foreach (var record in records)
-            {
-                AuditRecordJson.Write(writer, record);
-                writer.Flush();
-                writer.Reset();
-                gzip.WriteByte((byte)'\n');
-            }
-        }
-
-        output.Position = 0;
-        return output;
-    }
+    internal static PooledBufferStream Encode(IReadOnlyList<AuditRecord> records) =>
+        GzipNdjson.Encode(records, AuditRecordJson.Write);
 }

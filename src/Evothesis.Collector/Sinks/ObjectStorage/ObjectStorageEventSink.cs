@@ -3,7 +3,6 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using System.IO.Compression;
 using System.Runtime.CompilerServices;
-using System.Text.Encodings.Web;
 using System.Text.Json;
 using Evothesis.Collector.Events;
 using Evothesis.Collector.Events.Internal;
@@ -40,12 +39,6 @@ public sealed class ObjectStorageEventSink : IEventSink
 
     // A stored line is one event the collector accepted: far below this. Anything longer is not our object.
     private const int MaxLineBytes = 64 * 1024 * 1024;
-
-    private static readonly JsonWriterOptions WriterOptions = new()
-    {
-        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-        SkipValidation = true,
-    };
 
     private readonly IObjectStore _store;
     private readonly string? _prefix;
@@ -128,32 +121,8 @@ public sealed class ObjectStorageEventSink : IEventSink
     }
 
     /// <summary>Encodes events as gzip-compressed NDJSON into a pooled buffer, positioned at the start for reading.</summary>
-    internal static PooledBufferStream Encode(IReadOnlyList<CollectedEvent> events)
-    {
-        var output = new PooledBufferStream();
-        try
-        {
-            using (var gzip = new GZipStream(output, CompressionLevel.Fastest, leaveOpen: true))
-            using (var writer = new Utf8JsonWriter(gzip, WriterOptions))
-            {
-                foreach (var e in events)
-                {
-                    CollectedEventJson.Write(writer, e);
-                    writer.Flush();
-                    writer.Reset();
-                    gzip.WriteByte((byte)'\n');
-                }
-            }
-
-            output.Position = 0;
-            return output;
-        }
-        catch
-        {
-            output.Dispose();
-            throw;
-        }
-    }
+    internal static PooledBufferStream Encode(IReadOnlyList<CollectedEvent> events) =>
+        GzipNdjson.Encode(events, CollectedEventJson.Write);
 
     /// <summary>Reads gzip-compressed NDJSON back into events, one line at a time.</summary>
     /// <exception cref="InvalidDataException">The content is not gzip, or a line is not a stored event (the message names the line).</exception>
