@@ -103,6 +103,12 @@ public readonly struct RawJson : IEquatable<RawJson>
         {
             writer.WriteNullValue();
         }
+        else if (_utf8.Span.IndexOfAny((byte)'\n', (byte)'\r') >= 0)
+        {
+            // A pretty-printed body keeps its line breaks in the slices taken from it; written as they are, they
+            // would split a stored NDJSON line in two.
+            writer.WriteRawValue(Minify(_utf8.Span), skipInputValidation: true);
+        }
         else
         {
             writer.WriteRawValue(_utf8.Span, skipInputValidation: true);
@@ -138,6 +144,37 @@ public readonly struct RawJson : IEquatable<RawJson>
     /// <param name="right">The second value.</param>
     /// <returns><see langword="true"/> when the texts differ.</returns>
     public static bool operator !=(RawJson left, RawJson right) => !left.Equals(right);
+
+    // Drops the whitespace between tokens of valid JSON; strings (where a line break can only be escaped) are kept.
+    internal static byte[] Minify(ReadOnlySpan<byte> json)
+    {
+        var output = new byte[json.Length];
+        var length = 0;
+        var inString = false;
+        for (var i = 0; i < json.Length; i++)
+        {
+            var b = json[i];
+            if (inString)
+            {
+                output[length++] = b;
+                if (b == (byte)'\\')
+                {
+                    output[length++] = json[++i];
+                }
+                else if (b == (byte)'"')
+                {
+                    inString = false;
+                }
+            }
+            else if (b is not ((byte)' ' or (byte)'\t' or (byte)'\n' or (byte)'\r'))
+            {
+                output[length++] = b;
+                inString = b == (byte)'"';
+            }
+        }
+
+        return output.AsSpan(0, length).ToArray();
+    }
 
     // Only for JSON the caller has validated (the request reader, the stored-event reader).
     internal static RawJson FromValidated(ReadOnlyMemory<byte> utf8) => new(utf8);

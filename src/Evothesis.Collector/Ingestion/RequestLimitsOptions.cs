@@ -29,4 +29,12 @@ public sealed class RequestLimitsOptions
     /// </summary>
     [Range(64, 1024 * 1024)]
     public int MaxStringLength { get; set; } = 8 * 1024;
+
+    /// <summary>
+    /// Gets or sets the longest <c>eventId</c> or <c>sessionId</c> accepted, in characters; an event with a longer
+    /// one is rejected (<c>invalid_event_id</c>, <c>invalid_session_id</c>). Identifiers are indexed: PostgreSQL's
+    /// B-tree refuses keys over about 2.7 KB. The default is 256.
+    /// </summary>
+    [Range(16, 2048)]
+    public int MaxIdentifierLength { get; set; } = 256;
 }

@@ -319,9 +319,75 @@ public class CollectRequestParserTests
     [TestCase("{}")]
     [TestCase("null")]
     [TestCase("1e300")]
-    public void Parse_UnparsableTimestamp_LeavesNoTimestamp(string json)
+    public void Parse_UnparsableTimestamp_LeavesNoTimestampAndKeepsNoText(string json)
     {
-        Parse($$$"""{"eventType":"x","timestamp":{{{json}}}}""").Events.Single().Timestamp.Should().BeNull();
+        var e = Parse($$$"""{"eventType":"x","timestamp":{{{json}}}}""").Events.Single();
+
+        e.Timestamp.Should().BeNull();
+        e.ClientTimestamp.Should().BeNull("text that is no time could be anything, personal data included");
+    }
+
+    [Test]
+    public void Parse_RepeatedEventsMember_IsRefused()
+    {
+        var body = """{"eventType":"batch","siteId":"localhost","events":[{"eventType":"a"}],"events":[{"eventType":"b"}]}""";
+
+        var problem = FluentActions.Invoking(() => Parse(body)).Should().Throw<CollectorProblemException>().Which;
+
+        problem.Status.Should().Be(400);
+        problem.Detail().Should().Contain("more than one 'events'");
+    }
+
+    [Test]
+    public void Parse_SingleEventWithUnstorableValueInAnEventsField_IsRefused()
+    {
+        var body = """{"eventType":"x","siteId":"localhost","events":[{"a":"nul\u0000"}]}""";
+
+        FluentActions.Invoking(() => Parse(body)).Should().Throw<CollectorProblemException>()
+            .Which.Type.Should().Be(ProblemTypes.MalformedBody);
+    }
+
+    [TestCase("1e999")]
+    [TestCase("-1e400")]
+    public void Parse_NumberNoStoreCanHold_RejectsTheMember(string number)
+    {
+        var parsed = Parse($$$"""{"eventType":"batch","siteId":"localhost","events":[{"eventType":"a","event_data":{"n":{{{number}}}}},{"eventType":"b","event_data":{"n":1e300}}]}""");
+
+        parsed.Rejected.Should().Equal(new Rejection(0, "invalid_number"));
+        parsed.Events.Should().ContainSingle().Which.EventType.Should().Be("b");
+    }
+
+    [Test]
+    public void Parse_VeryLongNumberText_RejectsTheMember()
+    {
+        var digits = "0." + new string('1', 300);
+        var parsed = Parse($$$"""{"eventType":"batch","siteId":"localhost","events":[{"eventType":"a","event_data":{"n":{{{digits}}}}},{"eventType":"b"}]}""");
+
+        parsed.Rejected.Should().Equal(new Rejection(0, "invalid_number"));
+    }
+
+    [Test]
+    public void Parse_NumberNoStoreCanHoldInASingleEvent_IsRefused()
+    {
+        FluentActions.Invoking(() => Parse("""{"eventType":"x","event_data":{"n":1e999}}""")).Should().Throw<CollectorProblemException>()
+            .Which.Type.Should().Be(ProblemTypes.MalformedBody);
+    }
+
+    [Test]
+    public void Parse_IdentifiersOverTheLimit_RejectTheMember()
+    {
+        var limits = new RequestLimitsOptions { MaxIdentifierLength = 16 };
+        var parsed = Parse(
+            """
+            {"eventType":"batch","siteId":"localhost","events":[
+              {"eventType":"a","eventId":"0123456789abcdef"},
+              {"eventType":"b","eventId":"0123456789abcdefg"},
+              {"eventType":"c","sessionId":"0123456789abcdefg"}]}
+            """,
+            limits);
+
+        parsed.Events.Select(e => e.EventType).Should().Equal("a");
+        parsed.Rejected.Should().Equal(new Rejection(1, "invalid_event_id"), new Rejection(2, "invalid_session_id"));
     }
 
     [Test]

@@ -19,15 +19,23 @@ namespace Evothesis.Collector.Ingestion.Internal;
 /// </remarks>
 internal sealed class CollectRequestParser
 {
+    // Longer number texts are digit strings no analytics value needs, and past what stores accept.
+    private const int MaxNumberLength = 256;
+
     private static ReadOnlySpan<byte> Utf8ByteOrderMark => [0xEF, 0xBB, 0xBF];
 
     private readonly RequestLimitsOptions _limits;
     private readonly byte[] _body;
     private readonly int _start;
 
-    // Set by token validation when a string holds a character no store can take (NUL, unpaired surrogate);
-    // saved and reset around each batch member so the flag lands on the member that carries it.
-    private bool _invalidCharacter;
+    // Set by token validation to the reason a value cannot be stored (a NUL or unpaired surrogate in a string,
+    // a number no store can hold); saved and reset around each batch member so it lands on the member that
+    // carries it.
+    private string? _unstorable;
+
+    // Whether any member of an "events" array carried an unstorable value: what counts when the body turns out
+    // not to be a batch, and the array is one field of a single event.
+    private bool _membersUnstorable;
 
     private CollectRequestParser(byte[] body, int start, RequestLimitsOptions limits)
     {
@@ -77,12 +85,12 @@ internal sealed class CollectRequestParser
             throw Problems.Malformed("The body holds more than one JSON value.");
         }
 
-        if (_invalidCharacter)
+        var isBatch = string.Equals(envelope.EventType, "batch", StringComparison.OrdinalIgnoreCase);
+        if (_unstorable is not null || (!isBatch && _membersUnstorable))
         {
-            throw Problems.Malformed("The body contains a character that cannot be stored (NUL or an unpaired surrogate).");
+            throw Problems.Malformed($"The body is invalid: {RejectionReasons.Describe(_unstorable ?? RejectionReasons.InvalidCharacter)}.");
         }
 
-        var isBatch = string.Equals(envelope.EventType, "batch", StringComparison.OrdinalIgnoreCase);
         if (isBatch)
         {
             return BuildBatch(ref envelope);
@@ -233,7 +241,7 @@ internal sealed class CollectRequestParser
             else if (Is(ref reader, "eventId"u8, "event_id"u8))
             {
                 Next(ref reader);
-                if (!TryReadIdentifier(ref reader, out f.EventId))
+                if (!TryReadIdentifier(ref reader, _limits.MaxIdentifierLength, out f.EventId))
                 {
                     f.InvalidReason ??= RejectionReasons.InvalidEventId;
                 }
@@ -241,7 +249,7 @@ internal sealed class CollectRequestParser
             else if (Is(ref reader, "sessionId"u8, "session_id"u8))
             {
                 Next(ref reader);
-                if (!TryReadIdentifier(ref reader, out f.SessionId))
+                if (!TryReadIdentifier(ref reader, _limits.MaxIdentifierLength, out f.SessionId))
                 {
                     f.InvalidReason ??= RejectionReasons.InvalidSessionId;
                 }
@@ -292,6 +300,11 @@ internal sealed class CollectRequestParser
             }
             else if (isEnvelope && Is(ref reader, "events"u8, "events"u8))
             {
+                if (f.EventsArray is not null)
+                {
+                    throw new CollectorProblemException(400, ProblemTypes.InvalidEvent, "Invalid batch", "The body has more than one 'events' member.");
+                }
+
                 Next(ref reader);
                 f.EventsIsArray = reader.TokenType == JsonTokenType.StartArray;
                 if (f.EventsIsArray)
@@ -329,8 +342,8 @@ internal sealed class CollectRequestParser
                     $"A batch may carry at most {_limits.MaxEventsPerBatch} events.");
             }
 
-            var outerInvalid = _invalidCharacter;
-            _invalidCharacter = false;
+            var outerUnstorable = _unstorable;
+            _unstorable = null;
             var fields = default(Fields);
             string? reason = null;
             if (reader.TokenType == JsonTokenType.StartObject)
@@ -343,12 +356,13 @@ internal sealed class CollectRequestParser
                 SkipValue(ref reader);
             }
 
-            if (_invalidCharacter)
+            if (_unstorable is not null)
             {
-                reason = RejectionReasons.InvalidCharacter;
+                reason = _unstorable;
+                _membersUnstorable = true;
             }
 
-            _invalidCharacter = outerInvalid;
+            _unstorable = outerUnstorable;
             members.Add(new Member(index++, fields, reason));
         }
     }
@@ -359,20 +373,22 @@ internal sealed class CollectRequestParser
         value = null;
         switch (reader.TokenType)
         {
+            // The client's text is kept only when it is a timestamp: anything else is no time and could be
+            // anything (a mistake, or personal data).
             case JsonTokenType.String:
-                text = reader.GetString();
+                var candidate = reader.GetString();
                 if (DateTimeOffset.TryParse(
-                    text,
+                    candidate,
                     CultureInfo.InvariantCulture,
                     DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal,
                     out var parsed))
                 {
                     value = parsed;
+                    text = candidate;
                 }
 
                 break;
             case JsonTokenType.Number:
-                text = Encoding.UTF8.GetString(reader.ValueSpan);
                 if (reader.TryGetDouble(out var number) && double.IsFinite(number))
                 {
                     // JavaScript sends milliseconds (Date.now()); small values can only be seconds.
@@ -380,6 +396,7 @@ internal sealed class CollectRequestParser
                     if (milliseconds is > -62_135_596_800_000d and < 253_402_300_799_000d)
                     {
                         value = DateTimeOffset.UnixEpoch.AddMilliseconds(milliseconds);
+                        text = Encoding.UTF8.GetString(reader.ValueSpan);
                     }
                 }
 
@@ -392,16 +409,16 @@ internal sealed class CollectRequestParser
         }
     }
 
-    private static bool TryReadIdentifier(ref Utf8JsonReader reader, out string? value)
+    private static bool TryReadIdentifier(ref Utf8JsonReader reader, int maxLength, out string? value)
     {
         switch (reader.TokenType)
         {
             case JsonTokenType.String:
                 value = reader.GetString();
-                return true;
+                return value!.Length <= maxLength;
             case JsonTokenType.Number:
                 value = Encoding.UTF8.GetString(reader.ValueSpan);
-                return true;
+                return value.Length <= maxLength;
             case JsonTokenType.Null:
                 value = null;
                 return true;
@@ -532,6 +549,15 @@ internal sealed class CollectRequestParser
             case JsonTokenType.String or JsonTokenType.PropertyName:
                 CheckString(ref reader);
                 break;
+            case JsonTokenType.Number:
+                // PostgreSQL's numeric refuses what overflows it; a finite double is what every store and every
+                // JavaScript sender agrees on.
+                if (reader.ValueSpan.Length > MaxNumberLength || !reader.TryGetDouble(out var number) || !double.IsFinite(number))
+                {
+                    _unstorable ??= RejectionReasons.InvalidNumber;
+                }
+
+                break;
         }
 
         return true;
@@ -557,7 +583,7 @@ internal sealed class CollectRequestParser
 
         if (!HasStorableEscapes(raw))
         {
-            _invalidCharacter = true;
+            _unstorable ??= RejectionReasons.InvalidCharacter;
         }
 
         if (raw.Length <= _limits.MaxStringLength)
@@ -576,7 +602,7 @@ internal sealed class CollectRequestParser
             }
             catch (InvalidOperationException)
             {
-                _invalidCharacter = true;
+                _unstorable ??= RejectionReasons.InvalidCharacter;
                 return;
             }
 

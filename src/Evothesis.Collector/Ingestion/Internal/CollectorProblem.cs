@@ -26,6 +26,7 @@ internal static class RejectionReasons
     public const string InvalidEventType = "invalid_event_type";
     public const string NestedBatch = "nested_batch";
     public const string InvalidCharacter = "invalid_character";
+    public const string InvalidNumber = "invalid_number";
     public const string SiteMismatch = "site_mismatch";
     public const string InvalidEventId = "invalid_event_id";
     public const string InvalidSessionId = "invalid_session_id";
@@ -41,9 +42,10 @@ internal static class RejectionReasons
         InvalidEventType => "'eventType' must be a non-empty string",
         NestedBatch => "a batch cannot contain a batch",
         InvalidCharacter => "it contains a character that cannot be stored (NUL or an unpaired surrogate)",
+        InvalidNumber => "it contains a number that cannot be stored (beyond the range of a double, or longer than 256 characters)",
         SiteMismatch => "its siteId differs from the site the request was authorized for",
-        InvalidEventId => "'eventId' must be a string or a number",
-        InvalidSessionId => "'sessionId' must be a string or a number",
+        InvalidEventId => "'eventId' must be a string or a number of at most MaxIdentifierLength characters",
+        InvalidSessionId => "'sessionId' must be a string or a number of at most MaxIdentifierLength characters",
         InvalidSiteId => "'siteId' must be a string",
         InvalidPageData => "'page_data' must be an object",
         InvalidEventData => "'event_data' must be an object",

@@ -84,6 +84,23 @@ public class ObjectStorageEventSinkTests
     }
 
     [Test]
+    public async Task Encode_PrettyPrintedPayloads_StayOneLinePerEvent()
+    {
+        var pretty = TestEvents.Create(eventData: "{\n  \"order_id\": \"ORD-1\",\r\n  \"note\": \"two\\nlines\",\n  \"items\": [\n 1,\n 2\n ]\n}");
+        var plain = TestEvents.Create(eventData: """{"a":1}""");
+
+        using var encoded = ObjectStorageEventSink.Encode([pretty, plain]);
+        using var gzip = new GZipStream(encoded, CompressionMode.Decompress);
+        using var reader = new StreamReader(gzip);
+        var lines = (await reader.ReadToEndAsync()).TrimEnd('\n').Split('\n');
+
+        lines.Should().HaveCount(2);
+        var data = JsonDocument.Parse(lines[0]).RootElement.GetProperty("event_data");
+        data.GetRawText().Should().Be("""{"order_id":"ORD-1","note":"two\nlines","items":[1,2]}""");
+        data.GetProperty("note").GetString().Should().Be("two\nlines", "a line break inside a string is data, not layout");
+    }
+
+    [Test]
     public async Task WriteAsync_SameBatchTwice_ReplacesItsObjectInsteadOfAddingOne()
     {
         var batch = new EventBatch(Guid.CreateVersion7(), TestEvents.ReceivedAt, TestEvents.Many(3));
