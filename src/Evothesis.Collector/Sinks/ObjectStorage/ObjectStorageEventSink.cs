@@ -214,18 +214,7 @@ public sealed class ObjectStorageEventSink : IEventSink
 
     private async ValueTask WriteObjectAsync(EventBatch batch, ObjectGroup group, CancellationToken cancellationToken)
     {
-        var store = _store;
-        if (group.Bucket is { } bucket)
-        {
-            if (_dedicatedStores is not null)
-            {
-                store = _dedicatedStores(bucket);
-            }
-            else if (_warnAboutDedicatedBuckets && _ignoredBuckets.TryAdd(bucket, true))
-            {
-                ObjectStorageLog.DedicatedBucketIgnored(_logger, group.ClientId, bucket, _store.Name);
-            }
-        }
+        var store = group.Bucket is { } bucket ? _dedicatedStores!(bucket) : _store;
 
         var key = ObjectKeyLayout.GetKey(_prefix, group.ClientId, batch.CreatedAt, batch.Id);
         using var content = Encode(group.Events);
@@ -256,7 +245,14 @@ public sealed class ObjectStorageEventSink : IEventSink
         ObjectGroup? last = null;
         foreach (var e in events)
         {
-            var bucket = _dedicatedStores is null && !_warnAboutDedicatedBuckets ? null : e.DedicatedBucket;
+            // Without dedicated stores every event of a client goes to the one store under the one key of this
+            // batch: they must share one object, or the second upload would replace the first.
+            var bucket = _dedicatedStores is null ? null : e.DedicatedBucket;
+            if (bucket is null && e.DedicatedBucket is { } ignored && _warnAboutDedicatedBuckets && _ignoredBuckets.TryAdd(ignored, true))
+            {
+                ObjectStorageLog.DedicatedBucketIgnored(_logger, e.ClientId, ignored, _store.Name);
+            }
+
             if (last is null || last.ClientId != e.ClientId || last.Bucket != bucket)
             {
                 if (!index.TryGetValue((e.ClientId, bucket), out last))

@@ -213,6 +213,34 @@ public class ObjectStorageEventSinkTests
     }
 
     [Test]
+    public async Task WriteAsync_OneClientWithAndWithoutDedicatedBucketInOneBatch_KeepsEveryEventInOneObject()
+    {
+        // Two domains of one client, one with s3_bucket and one without, in the same batch: without routing they
+        // share the store and the key, so they must share the object too.
+        var store = new LocalFolderObjectStore(_root.Path);
+        var sink = new ObjectStorageEventSink(store, null, null, dedicatedStores: null, warnAboutDedicatedBuckets: true, 4, null, NullLogger.Instance);
+        var at = new DateTimeOffset(2026, 11, 26, 10, 0, 5, TimeSpan.Zero);
+
+        await sink.WriteAsync(
+            StoredEvents.Batch(
+                at,
+                StoredEvents.Create("client_acme", dedicatedBucket: "acme-lake"),
+                StoredEvents.Create("client_acme"),
+                StoredEvents.Create("client_acme", dedicatedBucket: "acme-lake")),
+            default);
+
+        _root.Files().Should().ContainSingle();
+        await using var stream = File.OpenRead(_root.Files()[0]);
+        var read = new List<CollectedEvent>();
+        await foreach (var e in ObjectStorageEventSink.DecodeAsync(stream))
+        {
+            read.Add(e);
+        }
+
+        read.Should().HaveCount(3);
+    }
+
+    [Test]
     public async Task WriteAsync_EveryObject_IsCountedWithItsSize()
     {
         using var meterFactory = new TestMeterFactory();
