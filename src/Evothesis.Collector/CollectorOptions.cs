@@ -90,6 +90,13 @@ internal sealed class CollectorOptionsValidator : IValidateOptions<CollectorOpti
         CheckRange(failures, "Evothesis:FutureTimestampTolerance", options.FutureTimestampTolerance, TimeSpan.Zero, TimeSpan.FromDays(1));
         CheckRange(failures, "Evothesis:RetryAfter", options.RetryAfter, TimeSpan.FromSeconds(1), TimeSpan.FromHours(1));
 
+        if (batching.QueueCapacityBytes < options.Limits.MaxBodyBytes)
+        {
+            failures.Add(
+                $"Evothesis:Batching:QueueCapacityBytes ({batching.QueueCapacityBytes}) must be at least Evothesis:Limits:MaxBodyBytes " +
+                $"({options.Limits.MaxBodyBytes}), or a request of the largest size could never be queued.");
+        }
+
         if (batching.QueueCapacity < options.Limits.MaxEventsPerBatch)
         {
             failures.Add(

@@ -26,6 +26,15 @@ public sealed class BatchingOptions
     [Range(1, 10_000_000)]
     public int QueueCapacity { get; set; } = 100_000;
 
+    /// <summary>
+    /// Gets or sets the most memory, in bytes, the events waiting to be written may keep alive (their request
+    /// bodies). A request that does not fit is answered with 503 and <c>Retry-After</c>, like a full queue: a
+    /// gzip body of a few kilobytes can inflate to <see cref="Ingestion.RequestLimitsOptions.MaxBodyBytes"/> for a
+    /// single event, so a bound on events alone does not bound memory. The default is 256 MiB.
+    /// </summary>
+    [Range(1024 * 1024, long.MaxValue)]
+    public long QueueCapacityBytes { get; set; } = 256L * 1024 * 1024;
+
     /// <summary>Gets or sets when a request is acknowledged. The default is <see cref="AckMode.Durable"/>.</summary>
     public AckMode AckMode { get; set; } = AckMode.Durable;
 

@@ -39,8 +39,13 @@ internal sealed class EventBatcher : IAsyncDisposable
     // Cancels sink writes when the shutdown budget runs out.
     private readonly CancellationTokenSource _abort = new();
 
-    // Events admitted and not yet written: added by request threads, subtracted by the flusher.
+    // Events admitted and not yet written, and the request-body bytes they keep alive (payloads are slices of
+    // their bodies): added by request threads, subtracted by the flusher.
     private long _queued;
+    private long _queuedBytes;
+
+    // Serializes the one start of the flusher (hosted service, first request, or stop).
+    private readonly Lock _startLock = new();
 
     // Set once by StopAsync; read by request threads.
     private int _stopping;
@@ -95,18 +100,19 @@ internal sealed class EventBatcher : IAsyncDisposable
     /// <see cref="BatchWriteException"/> when they are not; <see langword="null"/> in <see cref="AckMode.Enqueued"/> mode.
     /// </param>
     public EnqueueStatus TryEnqueue(IReadOnlyList<CollectedEvent> events, out Task? written) =>
-        TryEnqueue(events, audit: null, out written);
+        TryEnqueue(events, audit: null, retainedBytes: 0, out written);
 
     /// <summary>Adds the events of one request, and its audit record if it has one, to the queue.</summary>
     /// <param name="events">The events; the batcher owns the list from now on.</param>
     /// <param name="audit">The request's audit record, written before its events; the write fails with them.</param>
+    /// <param name="retainedBytes">The memory the events keep alive until written (their request body).</param>
     /// <param name="written">
     /// Completes when the events are written and fails with <see cref="BatchWriteException"/> when they (or the
     /// audit record) are not. <see langword="null"/> in <see cref="AckMode.Enqueued"/> mode for requests without
     /// an audit record: an audited request is always acknowledged durably, since acknowledging it before its
     /// record is stored would either lose the record silently or store events without one.
     /// </param>
-    public EnqueueStatus TryEnqueue(IReadOnlyList<CollectedEvent> events, AuditRecord? audit, out Task? written)
+    public EnqueueStatus TryEnqueue(IReadOnlyList<CollectedEvent> events, AuditRecord? audit, long retainedBytes, out Task? written)
     {
         written = null;
         if (Volatile.Read(ref _stopping) != 0)
@@ -114,28 +120,45 @@ internal sealed class EventBatcher : IAsyncDisposable
             return EnqueueStatus.ShuttingDown;
         }
 
+        // Bounded twice: by events, and by the bytes they pin, since a small gzip body can inflate to
+        // MaxBodyBytes for a single event.
         var count = events.Count;
-        if (Interlocked.Add(ref _queued, count) > _options.QueueCapacity)
+        var overEvents = Interlocked.Add(ref _queued, count) > _options.QueueCapacity;
+        var overBytes = Interlocked.Add(ref _queuedBytes, retainedBytes) > _options.QueueCapacityBytes;
+        if (overEvents || overBytes)
         {
-            Interlocked.Add(ref _queued, -count);
+            Release(count, retainedBytes);
             return EnqueueStatus.QueueFull;
         }
 
         var completion = _options.AckMode == AckMode.Durable || audit is not null
             ? new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)
             : null;
-        if (!_channel.Writer.TryWrite(new PendingWrite(events, completion, audit, _time.GetTimestamp())))
+        if (!_channel.Writer.TryWrite(new PendingWrite(events, completion, audit, _time.GetTimestamp(), retainedBytes)))
         {
-            Interlocked.Add(ref _queued, -count);
+            Release(count, retainedBytes);
             return EnqueueStatus.ShuttingDown;
         }
 
+        // A host without hosted services (a bare service provider) still gets its events written.
+        Start();
         written = completion?.Task;
         return EnqueueStatus.Queued;
     }
 
-    /// <summary>Starts the flusher.</summary>
-    public void Start() => _flusher ??= Task.Run(RunAsync);
+    /// <summary>Starts the flusher; calling it again does nothing.</summary>
+    public void Start()
+    {
+        if (Volatile.Read(ref _flusher) is not null)
+        {
+            return;
+        }
+
+        lock (_startLock)
+        {
+            _flusher ??= Task.Run(RunAsync);
+        }
+    }
 
     /// <summary>
     /// Stops taking events and writes everything queued. When <paramref name="cancellationToken"/> fires first,
@@ -296,7 +319,7 @@ internal sealed class EventBatcher : IAsyncDisposable
                 observer.OnCommitted(batch);
             }
 
-            Interlocked.Add(ref _queued, -count);
+            Release(pending);
             _metrics.BatchWritten(count);
             LogBulkInserted(batch);
             foreach (var item in pending)
@@ -354,12 +377,12 @@ internal sealed class EventBatcher : IAsyncDisposable
             if (item.Audit is not null)
             {
                 refused += item.Events.Count;
+                Release(item.Events.Count, item.RetainedBytes);
                 item.Completion!.TrySetException(new BatchWriteException("audit_failure", failure));
             }
         }
 
         pending.RemoveAll(item => item.Audit is not null);
-        Interlocked.Add(ref _queued, -refused);
         return count - refused;
     }
 
@@ -380,7 +403,7 @@ internal sealed class EventBatcher : IAsyncDisposable
             }
         }
 
-        Interlocked.Add(ref _queued, -count);
+        Release(pending);
         if (acknowledged > 0)
         {
             // Enqueued mode: the sender was already told 202; all that is left is to make the loss visible.
@@ -445,7 +468,30 @@ internal sealed class EventBatcher : IAsyncDisposable
         }
     }
 
-    private readonly record struct PendingWrite(IReadOnlyList<CollectedEvent> Events, TaskCompletionSource? Completion, AuditRecord? Audit, long EnqueuedAt);
+    private void Release(List<PendingWrite> items)
+    {
+        long events = 0, bytes = 0;
+        foreach (var item in items)
+        {
+            events += item.Events.Count;
+            bytes += item.RetainedBytes;
+        }
+
+        Release(events, bytes);
+    }
+
+    private void Release(long events, long bytes)
+    {
+        Interlocked.Add(ref _queued, -events);
+        Interlocked.Add(ref _queuedBytes, -bytes);
+    }
+
+    private readonly record struct PendingWrite(
+        IReadOnlyList<CollectedEvent> Events,
+        TaskCompletionSource? Completion,
+        AuditRecord? Audit,
+        long EnqueuedAt,
+        long RetainedBytes);
 }
 
 /// <summary>The outcome of adding a request's events to the queue.</summary>

@@ -253,6 +253,7 @@ public sealed class CollectorPipeline
         {
             var (buffer, length) = await RequestBodyReader.ReadAsync(request, _options.Limits.MaxBodyBytes, cancellationToken).ConfigureAwait(false);
             parsed = CollectRequestParser.Parse(buffer, length, _options.Limits);
+            parsed.BodyLength = buffer.Length;
         }
         catch (CollectorProblemException problem)
         {
@@ -407,7 +408,7 @@ public sealed class CollectorPipeline
             return ResponseWriter.Accepted(0, rejected, domain);
         }
 
-        var status = _batcher.TryEnqueue(events, audit, out var written);
+        var status = _batcher.TryEnqueue(events, audit, parsed.BodyLength, out var written);
         if (status != EnqueueStatus.Queued)
         {
             var full = status == EnqueueStatus.QueueFull;

@@ -37,9 +37,9 @@ public sealed class EventBatcherAuditTests
         _sink.OnWrite = () => order.Add("events");
         await using var batcher = CreateBatcher(batchSize: 3);
 
-        batcher.TryEnqueue(Events("a"), Record("a"), out var first);
-        batcher.TryEnqueue(Events("b"), Record("b"), out var second);
-        batcher.TryEnqueue(Events("c"), audit: null, out var third);
+        batcher.TryEnqueue(Events("a"), Record("a"), retainedBytes: 0, out var first);
+        batcher.TryEnqueue(Events("b"), Record("b"), retainedBytes: 0, out var second);
+        batcher.TryEnqueue(Events("c"), audit: null, retainedBytes: 0, out var third);
         batcher.Start();
         await Task.WhenAll(first!, second!, third!);
 
@@ -54,8 +54,8 @@ public sealed class EventBatcherAuditTests
         _audit.Fail = true;
         await using var batcher = CreateBatcher(batchSize: 2);
 
-        batcher.TryEnqueue(Events("audited"), Record("audited"), out var audited);
-        batcher.TryEnqueue(Events("plain"), audit: null, out var plain);
+        batcher.TryEnqueue(Events("audited"), Record("audited"), retainedBytes: 0, out var audited);
+        batcher.TryEnqueue(Events("plain"), audit: null, retainedBytes: 0, out var plain);
         batcher.Start();
 
         var refusal = await audited!.Invoking(t => t).Should().ThrowAsync<BatchWriteException>();
@@ -70,8 +70,8 @@ public sealed class EventBatcherAuditTests
     {
         await using var batcher = CreateBatcher(batchSize: 1, ackMode: AckMode.Enqueued);
 
-        batcher.TryEnqueue(Events("plain"), audit: null, out var plain);
-        batcher.TryEnqueue(Events("audited"), Record("audited"), out var audited);
+        batcher.TryEnqueue(Events("plain"), audit: null, retainedBytes: 0, out var plain);
+        batcher.TryEnqueue(Events("audited"), Record("audited"), retainedBytes: 0, out var audited);
 
         plain.Should().BeNull();
         audited.Should().NotBeNull();

@@ -130,6 +130,41 @@ public class EventBatcherTests
     }
 
     [Test]
+    public async Task TryEnqueue_OverTheByteBudget_IsRefusedUntilMemoryIsReleased()
+    {
+        var sink = new BlockingEventSink();
+        await using var batcher = Create(sink, o =>
+        {
+            o.BatchSize = 1;
+            o.QueueCapacityBytes = 1024 * 1024;
+        });
+
+        batcher.TryEnqueue(TestEvents.Many(1), audit: null, retainedBytes: 600 * 1024, out var first).Should().Be(EnqueueStatus.Queued);
+        await sink.Entered.WaitAsync(Deadline);
+
+        batcher.TryEnqueue(TestEvents.Many(1), audit: null, retainedBytes: 600 * 1024, out _).Should().Be(EnqueueStatus.QueueFull, "one event can pin a whole inflated body");
+        batcher.QueuedEvents.Should().Be(1);
+
+        sink.Release();
+        await first!.WaitAsync(Deadline);
+        batcher.TryEnqueue(TestEvents.Many(1), audit: null, retainedBytes: 600 * 1024, out var third).Should().Be(EnqueueStatus.Queued);
+        await third!.WaitAsync(Deadline);
+    }
+
+    [Test]
+    public async Task TryEnqueue_WithoutAHostToStartIt_StartsTheFlusher()
+    {
+        var sink = new InMemoryEventSink();
+        await using var batcher = Create(sink, o => o.BatchSize = 1);
+
+        batcher.TryEnqueue(TestEvents.Many(1), out var written);
+
+        await written!.WaitAsync(Deadline);
+        sink.Events.Should().ContainSingle();
+        batcher.IsRunning.Should().BeTrue();
+    }
+
+    [Test]
     public async Task SinkFailure_FailsTheWaitingRequests_AndCountsNoSuccess()
     {
         var sink = new ThrowingEventSink();

@@ -7,6 +7,9 @@ internal sealed class ParsedRequest
 {
     public bool IsBatch { get; init; }
 
+    /// <summary>Gets the size of the body the events' payloads are slices of: the memory they keep alive.</summary>
+    public int BodyLength { get; set; }
+
     /// <summary>Gets the number of events the body carried (1 for a single event).</summary>
     public int MemberCount { get; init; }
 
