@@ -42,7 +42,7 @@ public sealed class LocalFolderObjectStore : IObjectStore
         FileStream stream;
         try
         {
-            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            DirectorySync.CreateDirectory(Path.GetDirectoryName(path)!);
             stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 0, useAsync: true);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
@@ -62,6 +62,9 @@ public sealed class LocalFolderObjectStore : IObjectStore
             try
             {
                 File.Move(temporary, path, overwrite: true);
+
+                // The data is on disk; this puts the name there too, before the write is reported done.
+                DirectorySync.Flush(Path.GetDirectoryName(path)!);
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
