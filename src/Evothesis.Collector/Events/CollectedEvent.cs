@@ -5,20 +5,34 @@ namespace Evothesis.Collector.Events;
 /// </summary>
 /// <remarks>
 /// Identity and attribution (<see cref="Id"/>, <see cref="ClientId"/>, <see cref="SiteId"/>,
-/// <see cref="ReceivedAt"/>) are fixed when the event is created. The payloads, <see cref="Ip"/> and
-/// <see cref="UserAgent"/> may be rewritten by <see cref="Privacy.IEventProcessor"/>s before the event is
-/// queued; after that the event is shared by the sinks and must not change.
+/// <see cref="ReceivedAt"/>) and the timestamps are fixed when the event is created. What the client sent may
+/// be rewritten by <see cref="Privacy.IEventProcessor"/>s before the event is queued: the payloads,
+/// <see cref="EventId"/>, <see cref="EventType"/>, <see cref="SessionId"/>, <see cref="Ip"/> and
+/// <see cref="UserAgent"/> (the collector's own redaction does so when they hold personal data). After that
+/// the event is shared by the sinks and must not change.
 /// </remarks>
 public sealed class CollectedEvent
 {
     /// <summary>Gets the server-assigned identifier, a UUIDv7 ordered by <see cref="ReceivedAt"/>.</summary>
     public required Guid Id { get; init; }
 
-    /// <summary>Gets the client-assigned identifier used to recognise retries of the same event, if any.</summary>
-    public string? EventId { get; init; }
+    /// <summary>
+    /// Gets or sets the client-assigned identifier used to recognise retries of the same event, if any.
+    /// Redaction removes one that holds personal data.
+    /// </summary>
+    public string? EventId { get; set; }
 
-    /// <summary>Gets the event type, such as <c>pageview</c> or <c>purchase</c>.</summary>
-    public required string EventType { get; init; }
+    /// <summary>Gets or sets the event type, such as <c>pageview</c> or <c>purchase</c>.</summary>
+    /// <exception cref="ArgumentNullException">The value set is <see langword="null"/>.</exception>
+    public required string EventType
+    {
+        get;
+        set
+        {
+            ArgumentNullException.ThrowIfNull(value);
+            field = value;
+        }
+    }
 
     /// <summary>Gets the client the event is attributed to.</summary>
     public required string ClientId { get; init; }
@@ -26,8 +40,8 @@ public sealed class CollectedEvent
     /// <summary>Gets the authorized domain the event was sent from.</summary>
     public required string SiteId { get; init; }
 
-    /// <summary>Gets the browser session identifier, if any.</summary>
-    public string? SessionId { get; init; }
+    /// <summary>Gets or sets the browser session identifier, if any.</summary>
+    public string? SessionId { get; set; }
 
     /// <summary>Gets when the event happened, in UTC: the client's time corrected for its clock skew.</summary>
     public required DateTimeOffset Timestamp { get; init; }

@@ -384,7 +384,7 @@ public sealed class CollectorPipeline
             }
 
             _privacy.Completed(context);
-            audit = PrivacyRules.CreateAuditRecord(context, receivedAt, ip);
+            audit = _privacy.CreateAuditRecord(context, receivedAt, ip);
         }
 
         if (parsed.IsBatch)

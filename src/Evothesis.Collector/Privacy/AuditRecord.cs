@@ -24,7 +24,10 @@ public sealed class AuditRecord
     /// <summary>Gets the number of events accepted.</summary>
     public required int EventCount { get; init; }
 
-    /// <summary>Gets the number of accepted events per event type.</summary>
+    /// <summary>
+    /// Gets the number of accepted events per event type, the types as redacted (a type that held personal
+    /// data appears with its marker, such as <c>callback [redacted:phone]</c>).
+    /// </summary>
     public required IReadOnlyDictionary<string, int> EventTypes { get; init; }
 
     /// <summary>Gets the visitor IP as stored (its keyed hash), or <see langword="null"/>.</summary>

@@ -221,6 +221,42 @@ public sealed class CollectorPipelinePrivacyTests
     }
 
     [Test]
+    public async Task ProcessAsync_HipaaPersonalDataInIdentifiers_StoresAndAuditsOnlyRedactedValues()
+    {
+        await using var harness = new CollectorHarness(Clients.All());
+
+        var result = await harness.PostAsync(
+            """
+            {"eventType":"batch","sessionId":"pat@example.com","events":[
+              {"eventType":"callback +1 202 555 0143","eventId":"078-05-1120"},
+              {"eventType":"callback +1 202 555 0143","eventId":"e-2"},
+              {"eventType":"pageview","eventId":"e-3","sessionId":"sess_8f2a"}]}
+            """,
+            Clients.Origin(Clients.HipaaDomain), VisitorIp);
+
+        result.StatusCode.Should().Be(202);
+        harness.Sink.Events.Select(e => (e.EventType, e.EventId, e.SessionId)).Should().Equal(
+            ("callback [redacted:phone]", null, "[redacted:email]"),
+            ("callback [redacted:phone]", "e-2", "[redacted:email]"),
+            ("pageview", "e-3", "sess_8f2a"));
+        var record = harness.Audit.Records.Should().ContainSingle().Subject;
+        record.EventTypes.Should().BeEquivalentTo(new Dictionary<string, int> { ["callback [redacted:phone]"] = 2, ["pageview"] = 1 });
+        record.Redactions.Should().Equal("phone:eventType", "email:sessionId", "ssn:eventId");
+    }
+
+    [Test]
+    public async Task ProcessAsync_HostProcessorSetsPersonalEventType_AuditRecordStillHoldsNoValue()
+    {
+        await using var harness = new CollectorHarness(Clients.All(), build: b => b.AddEventProcessor(new RetypingProcessor("lead jane@example.com")));
+
+        await harness.PostAsync("""{"eventType":"batch","events":[{"eventType":"a"},{"eventType":"b"}]}""", Clients.Origin(Clients.HipaaDomain));
+
+        var record = harness.Audit.Records.Should().ContainSingle().Subject;
+        record.EventTypes.Should().BeEquivalentTo(new Dictionary<string, int> { ["lead [redacted:email]"] = 2 });
+        record.Redactions.Should().BeEmpty("the collector redacted nothing: the host's processor chose the stored type");
+    }
+
+    [Test]
     public async Task ProcessAsync_NonHipaaClient_WritesNoAuditRecord()
     {
         await using var harness = new CollectorHarness(Clients.All());
@@ -282,6 +318,17 @@ public sealed class CollectorPipelinePrivacyTests
             foreach (var e in context.Events)
             {
                 seen.Add(e.EventType + " " + e.EventData);
+            }
+        }
+    }
+
+    private sealed class RetypingProcessor(string type) : IEventProcessor
+    {
+        public void Process(EventProcessingContext context)
+        {
+            foreach (var e in context.Events)
+            {
+                e.EventType = type;
             }
         }
     }

@@ -32,6 +32,10 @@ public sealed class PrivacyEndToEndTests
         "4111 1111 1111 1111", "4111111111111111", "4012888888881881", "Please call me back", "078-05-1120",
         "DE89 3704 0044 0532 0130 00", "hunter2-secret", "sk_live_51HxYz", "pat.smith@clinic-mail.org", "persistent cough",
         GdprVisitor.ToString(), HipaaVisitor.ToString(), GdprSalt, HipaaSalt,
+
+        // Sent as sessionId, eventId and eventType.
+        "sam.jones@example.org", "5555 5555 5555 4444", "5555555555554444", "+44 20 7946 0958", "20 7946 0958",
+        "+1 202 555 0143", "202 555 0143", "lee.wong@clinic-mail.org", "GB82 WEST 1234 5698 7654 32",
     ];
 
     // What must come through untouched.
@@ -39,7 +43,7 @@ public sealed class PrivacyEndToEndTests
     [
         "ORD-12345", "299.99", "SKU-88412", "charged on 2025-03-14;", "550e8400-e29b-41d4-a716-446655440000", "Checkout",
         "utm_source=newsletter", "https://shop.acme.com/checkout?email=", "formData", "\"email\"", "\"message\"", "contact-form",
-        "v2.14.0", "1732622400000",
+        "v2.14.0", "1732622400000", "sess_e2e", "e2e-1", "callback_request",
     ];
 
     [Test]
@@ -62,10 +66,10 @@ public sealed class PrivacyEndToEndTests
         listener.RecordObservableInstruments();
 
         gdpr.StatusCode.Should().Be(202, gdpr.Body);
-        JsonDocument.Parse(gdpr.Body).RootElement.GetProperty("accepted").GetInt32().Should().Be(4);
+        JsonDocument.Parse(gdpr.Body).RootElement.GetProperty("accepted").GetInt32().Should().Be(5);
         hipaa.StatusCode.Should().Be(202, hipaa.Body);
         var hipaaResponse = JsonDocument.Parse(hipaa.Body).RootElement;
-        hipaaResponse.GetProperty("accepted").GetInt32().Should().Be(1);
+        hipaaResponse.GetProperty("accepted").GetInt32().Should().Be(2);
         hipaaResponse.GetProperty("rejected")[0].GetProperty("reason").GetString().Should().Be("consent");
 
         // Every stored byte: event files and audit files, decompressed.
@@ -120,16 +124,30 @@ public sealed class PrivacyEndToEndTests
         var ips = recentEvents.RootElement.EnumerateArray()
             .Select(e => (Client: e.GetProperty("client_id").GetString(), Ip: e.GetProperty("ip").GetString()))
             .ToArray();
-        ips.Where(e => e.Client == "client_acme_corp").Select(e => e.Ip).Should().HaveCount(4).And.AllBe(Hmac(GdprSalt, GdprVisitor.ToString()));
-        ips.Where(e => e.Client == "client_clinic_demo").Select(e => e.Ip).Should().ContainSingle().Which.Should().Be(Hmac(HipaaSalt, HipaaVisitor.ToString()));
+        ips.Where(e => e.Client == "client_acme_corp").Select(e => e.Ip).Should().HaveCount(5).And.AllBe(Hmac(GdprSalt, GdprVisitor.ToString()));
+        ips.Where(e => e.Client == "client_clinic_demo").Select(e => e.Ip).Should().HaveCount(2).And.AllBe(Hmac(HipaaSalt, HipaaVisitor.ToString()));
+
+        // Identifiers that held personal data are stored redacted; an eventId holding it is removed.
+        var identified = recentEvents.RootElement.EnumerateArray()
+            .Where(e => e.GetProperty("eventType").GetString()!.StartsWith("callback", StringComparison.Ordinal))
+            .Select(e => (Client: e.GetProperty("client_id").GetString(), Type: e.GetProperty("eventType").GetString(), Session: e.GetProperty("sessionId").GetString(), EventId: e.GetProperty("eventId").ValueKind))
+            .ToArray();
+        identified.Should().BeEquivalentTo(new[]
+        {
+            (Client: (string?)"client_acme_corp", Type: (string?)"callback_request [redacted:phone]", Session: (string?)"[redacted:email]", EventId: JsonValueKind.Null),
+            (Client: (string?)"client_clinic_demo", Type: (string?)"callback [redacted:phone]", Session: (string?)"[redacted:email]", EventId: JsonValueKind.Null),
+        });
 
         // The audit record says which rules redacted what, and carries the hashed IP.
         using var audit = JsonDocument.Parse(ReadStoredText(auditFiles[0]).Trim());
         audit.RootElement.GetProperty("client_id").GetString().Should().Be("client_clinic_demo");
-        audit.RootElement.GetProperty("event_count").GetInt32().Should().Be(1);
+        audit.RootElement.GetProperty("event_count").GetInt32().Should().Be(2);
+        audit.RootElement.GetProperty("event_types").EnumerateObject().Select(p => (p.Name, p.Value.GetInt32())).Should().BeEquivalentTo(
+            [("form_submit", 1), ("callback [redacted:phone]", 1)]);
         audit.RootElement.GetProperty("ip_hash").GetString().Should().Be(Hmac(HipaaSalt, HipaaVisitor.ToString()));
         audit.RootElement.GetProperty("redactions").EnumerateArray().Select(r => r.GetString()).Should().BeEquivalentTo(
-            "form_value:event_data.formData.email", "form_value:event_data.formData.symptoms", "email:custom_data.page.referrer");
+            "form_value:event_data.formData.email", "form_value:event_data.formData.symptoms", "email:custom_data.page.referrer",
+            "phone:eventType", "email:sessionId", "iban:eventId");
     }
 
     private static string GdprBody => """
@@ -143,7 +161,8 @@ public sealed class PrivacyEndToEndTests
           {"eventType":"purchase","eventId":"e2e-3","event_data":{"order_id":"ORD-12345","value":299.99,"currency":"USD","product_id":"SKU-88412",
            "note":"Card 4012888888881881 charged on 2025-03-14; receipt sent to jane.doe@example.com, SSN 078-05-1120, IBAN DE89 3704 0044 0532 0130 00",
            "request_id":"550e8400-e29b-41d4-a716-446655440000","client_version":"v2.14.0","client_time":1732622400000,"password":"hunter2-secret"}},
-          {"eventType":"click","eventId":"e2e-4","customer_email":"jane.doe@example.com","api_key":"sk_live_51HxYz","event_data":{"text":"Checkout"}}
+          {"eventType":"click","eventId":"e2e-4","customer_email":"jane.doe@example.com","api_key":"sk_live_51HxYz","event_data":{"text":"Checkout"}},
+          {"eventType":"callback_request +44 20 7946 0958","eventId":"5555 5555 5555 4444","sessionId":"sam.jones@example.org","event_data":{"slot":"morning"}}
         ]}
         """;
 
@@ -151,7 +170,8 @@ public sealed class PrivacyEndToEndTests
         {"eventType":"batch","events":[
           {"eventType":"form_submit","consent":{"analytics":true},"page":{"referrer":"https://portal.example/?u=pat.smith@clinic-mail.org"},
            "event_data":{"formId":"intake","formData":{"email":"pat.smith@clinic-mail.org","symptoms":"persistent cough"}}},
-          {"eventType":"pageview","page_data":{"url":"https://clinic.example/results"}}
+          {"eventType":"pageview","page_data":{"url":"https://clinic.example/results"}},
+          {"eventType":"callback +1 202 555 0143","eventId":"GB82 WEST 1234 5698 7654 32","sessionId":"lee.wong@clinic-mail.org","consent":"granted"}
         ]}
         """;
 

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Diagnostics;
+using System.Diagnostics.CodeAnalysis;
 using System.Text;
 using System.Text.Json;
 using Evothesis.Collector.Events;
@@ -92,6 +93,69 @@ internal sealed class JsonRedactor
         finally
         {
             RedactionScratch.Return(scratch);
+        }
+    }
+
+    /// <summary>
+    /// Redacts a stored string that is not JSON (<c>sessionId</c>, <c>eventId</c>, <c>eventType</c>) with the
+    /// text rules every payload string gets: the patterns (email, phone, card, SSN, IBAN) and, for URLs,
+    /// credentials and query parameters. The form and secret-key rules need a property name, which such a
+    /// field does not have.
+    /// </summary>
+    /// <param name="value">The text.</param>
+    /// <param name="field">The field's stored name, the audit location.</param>
+    /// <param name="recorder">Told what was redacted; <see langword="null"/> to record nothing.</param>
+    /// <param name="redacted">The redacted text, when something was redacted.</param>
+    /// <returns>Whether anything was redacted.</returns>
+    public bool TryRedactText(string value, string field, RedactionRecorder? recorder, [NotNullWhen(true)] out string? redacted)
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        redacted = null;
+        if (value.Length == 0)
+        {
+            return false;
+        }
+
+        // Identifiers and event types are short: they are encoded on the stack and, without a trigger byte,
+        // cost nothing more. The parser caps them at 8 KB, which the pool serves.
+        const int StackBytes = 256;
+        var maxBytes = Encoding.UTF8.GetMaxByteCount(value.Length);
+        byte[]? rented = null;
+        var buffer = maxBytes <= StackBytes ? stackalloc byte[StackBytes] : (rented = ArrayPool<byte>.Shared.Rent(maxBytes));
+        try
+        {
+            var utf8 = buffer[..Encoding.UTF8.GetBytes(value, buffer)];
+            if (!TextRedactor.MayNeedRedaction(utf8))
+            {
+                return false;
+            }
+
+            var scratch = RedactionScratch.Rent();
+            try
+            {
+                var output = scratch.Text;
+                output.ResetWrittenCount();
+                var mask = _text.Redact(utf8, output, scratch);
+                if (mask == 0)
+                {
+                    return false;
+                }
+
+                recorder?.Record(mask, field);
+                redacted = Encoding.UTF8.GetString(output.WrittenSpan);
+                return true;
+            }
+            finally
+            {
+                RedactionScratch.Return(scratch);
+            }
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                ArrayPool<byte>.Shared.Return(rented);
+            }
         }
     }
 

@@ -12,6 +12,7 @@ namespace Evothesis.Collector.Privacy.Internal;
 internal sealed class PrivacyRules(
     ConsentProcessor consent,
     RedactionProcessor redaction,
+    JsonRedactor redactor,
     PrivacyMetrics metrics,
     ILogger<PrivacyRules> logger)
 {
@@ -53,7 +54,11 @@ internal sealed class PrivacyRules(
     /// <param name="context">The request's context, after every processor ran.</param>
     /// <param name="receivedAt">When the request was received.</param>
     /// <param name="ip">The visitor IP as the client's rules allow it to be stored (for hipaa, its keyed hash).</param>
-    public static AuditRecord? CreateAuditRecord(EventProcessingContext context, DateTimeOffset receivedAt, string? ip)
+    /// <remarks>
+    /// The event types are the redacted ones, and go through the text rules once more here: a host processor
+    /// runs after the redaction and may set a type, and a record holds no value the rules would redact.
+    /// </remarks>
+    public AuditRecord? CreateAuditRecord(EventProcessingContext context, DateTimeOffset receivedAt, string? ip)
     {
         var events = context.Events;
         if (!IsAudited(context.Client) || events.Count == 0)
@@ -61,10 +66,18 @@ internal sealed class PrivacyRules(
             return null;
         }
 
-        var types = new Dictionary<string, int>(StringComparer.Ordinal);
+        var sent = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var e in events)
         {
-            types[e.EventType] = types.GetValueOrDefault(e.EventType) + 1;
+            sent[e.EventType] = sent.GetValueOrDefault(e.EventType) + 1;
+        }
+
+        // A request has few distinct types, so each is checked once; types that redact alike are counted together.
+        var types = new Dictionary<string, int>(sent.Count, StringComparer.Ordinal);
+        foreach (var (type, count) in sent)
+        {
+            var key = redactor.TryRedactText(type, "eventType", recorder: null, out var redacted) ? redacted : type;
+            types[key] = types.GetValueOrDefault(key) + count;
         }
 
         return new AuditRecord

@@ -1,4 +1,5 @@
 using Evothesis.Collector.Authorization;
+using Evothesis.Collector.Events;
 using Microsoft.Extensions.Options;
 
 namespace Evothesis.Collector.Privacy.Internal;
@@ -6,7 +7,8 @@ namespace Evothesis.Collector.Privacy.Internal;
 /// <summary>
 /// Redacts personal data from every event's <c>page_data</c>, <c>event_data</c>, custom fields and
 /// <c>consent</c>; in form events (any event type with the word <c>form</c>: <c>form_submit</c>,
-/// <c>formChange</c>, ...) values are replaced and field names kept.
+/// <c>formChange</c>, ...) values are replaced and field names kept. The event's own strings
+/// (<c>eventType</c>, <c>sessionId</c>, <c>eventId</c>) get the text rules.
 /// </summary>
 internal sealed class RedactionProcessor : IEventProcessor
 {
@@ -31,7 +33,9 @@ internal sealed class RedactionProcessor : IEventProcessor
         var recorder = context.Redactions;
         foreach (var e in context.Events)
         {
+            // The type as sent says whether the form rule applies; redacting it first could only hide that.
             var form = IsFormEvent(e.EventType);
+            RedactIdentifiers(e, recorder);
             e.PageData = _redactor.Redact(e.PageData, "page_data", formValues: false, recorder);
             e.EventData = _redactor.Redact(e.EventData, "event_data", form, recorder);
             e.CustomData = _redactor.Redact(e.CustomData, "custom_data", form, recorder);
@@ -41,4 +45,25 @@ internal sealed class RedactionProcessor : IEventProcessor
 
     /// <summary>Tells whether an event type is a form event.</summary>
     public bool IsFormEvent(string eventType) => _formEvents.Matches(eventType.AsSpan());
+
+    private void RedactIdentifiers(CollectedEvent e, RedactionRecorder recorder)
+    {
+        if (_redactor.TryRedactText(e.EventType, "eventType", recorder, out var type))
+        {
+            e.EventType = type;
+        }
+
+        if (e.SessionId is { } session && _redactor.TryRedactText(session, "sessionId", recorder, out var redactedSession))
+        {
+            e.SessionId = redactedSession;
+        }
+
+        // An eventId is a retry key: sinks keep one event per client and eventId (PostgreSQL's unique index).
+        // With a marker in it, different events would share a key ("[redacted:card]") and all but one would be
+        // discarded as retries, so an eventId holding personal data is removed, not marked.
+        if (e.EventId is { } id && _redactor.TryRedactText(id, "eventId", recorder, out _))
+        {
+            e.EventId = null;
+        }
+    }
 }

@@ -1,0 +1,161 @@
+using System.Net;
+using Evothesis.Collector.Authorization;
+using Evothesis.Collector.Events;
+using Evothesis.Collector.Ingestion;
+using Evothesis.Collector.Privacy;
+using Evothesis.Collector.Privacy.Internal;
+using Evothesis.Collector.Tests.Support;
+using Microsoft.Extensions.Options;
+
+namespace Evothesis.Collector.Tests.Privacy;
+
+public sealed class RedactionProcessorTests
+{
+    [Test]
+    public void Process_EmailInSessionId_ReplacesItWithTheMarker()
+    {
+        var e = TestEvents.Create(sessionId: "jane@example.com");
+        var context = Context(Clients.Gdpr(), e);
+
+        Processor().Process(context);
+
+        e.SessionId.Should().Be("[redacted:email]");
+        context.Redactions.Locations.Should().Equal("email:sessionId");
+        context.Redactions.Count(PiiKind.Email).Should().Be(1);
+    }
+
+    [Test]
+    public void Process_CardNumbersInEventIds_RemovesThemSoNoTwoEventsShareARetryKey()
+    {
+        var first = TestEvents.Create(eventId: "4111 1111 1111 1111");
+        var second = TestEvents.Create(eventId: "5555555555554444");
+        var context = Context(Clients.Gdpr(), first, second);
+
+        Processor().Process(context);
+
+        first.EventId.Should().BeNull("a marker would make both events look like retries of one '[redacted:card]'");
+        second.EventId.Should().BeNull();
+        context.Redactions.Locations.Should().Equal("card:eventId");
+        context.Redactions.Count(PiiKind.Card).Should().Be(2);
+    }
+
+    [Test]
+    public void Process_PhoneInEventType_ReplacesOnlyThePhone()
+    {
+        var e = TestEvents.Create(eventType: "callback +1 202 555 0143");
+        var context = Context(Clients.Hipaa(), e);
+
+        Processor().Process(context);
+
+        e.EventType.Should().Be("callback [redacted:phone]");
+        context.Redactions.Locations.Should().Equal("phone:eventType");
+    }
+
+    [TestCase("sess_8f2a")]
+    [TestCase("e-1")]
+    [TestCase("ORD-12345")]
+    [TestCase("550e8400-e29b-41d4-a716-446655440000")]
+    [TestCase("pageview")]
+    [TestCase("1732622400000")]
+    [TestCase("form_submit")]
+    public void Process_LookAlikesInIdentifiers_KeepsThemAsSent(string value)
+    {
+        var e = TestEvents.Create(eventId: value, eventType: value, sessionId: value);
+        var context = Context(Clients.Gdpr(), e);
+
+        Processor().Process(context);
+
+        e.EventId.Should().BeSameAs(value);
+        e.EventType.Should().BeSameAs(value);
+        e.SessionId.Should().BeSameAs(value);
+        context.Redactions.Total.Should().Be(0);
+    }
+
+    [Test]
+    public void Process_PersonalDataInEveryIdentifier_RecordsEachLocation()
+    {
+        var e = TestEvents.Create(eventId: "078-05-1120", eventType: "lead DE89 3704 0044 0532 0130 00", sessionId: "pat%40clinic.example");
+        var context = Context(Clients.Hipaa(), e);
+
+        Processor().Process(context);
+
+        e.EventId.Should().BeNull();
+        e.EventType.Should().Be("lead [redacted:iban]");
+        e.SessionId.Should().Be("[redacted:email]");
+        context.Redactions.Locations.Should().Equal("iban:eventType", "email:sessionId", "ssn:eventId");
+    }
+
+    [Test]
+    public void Process_NonAsciiAndLongIdentifiers_AreRedactedWithTheirTextIntact()
+    {
+        var longSession = new string('x', 3000) + " jane@example.com";
+        var e = TestEvents.Create(eventType: "événement jane@example.com", sessionId: longSession);
+        var context = Context(Clients.Gdpr(), e);
+
+        Processor().Process(context);
+
+        e.EventType.Should().Be("événement [redacted:email]");
+        e.SessionId.Should().Be(new string('x', 3000) + " [redacted:email]");
+    }
+
+    [Test]
+    public void Process_UrlWithCredentialsInSessionId_GetsTheUrlRules()
+    {
+        var e = TestEvents.Create(sessionId: "https://user:pw@shop.example/s?token=abc&utm_source=x");
+        var context = Context(Clients.Gdpr(), e);
+
+        Processor().Process(context);
+
+        e.SessionId.Should().Be("https://shop.example/s?token=[redacted:secret]&utm_source=x", "the same string in event_data gets the same treatment");
+    }
+
+    [Test]
+    public void Process_FormEventWhoseTypeHoldsPersonalData_StillAppliesTheFormRule()
+    {
+        var e = TestEvents.Create(eventType: "form_submit jane@example.com", eventData: """{"formData":{"message":"hello"}}""");
+        var context = Context(Clients.Gdpr(), e);
+
+        Processor().Process(context);
+
+        e.EventType.Should().Be("form_submit [redacted:email]");
+        e.EventData.ToString().Should().Be("""{"formData":{"message":"[redacted:form_value]"}}""");
+    }
+
+    [Test]
+    public void Process_StandardClientWithRedactionOff_KeepsIdentifiers()
+    {
+        var e = TestEvents.Create(eventId: "4111111111111111", eventType: "lead jane@example.com", sessionId: "jane@example.com");
+        var context = Context(Clients.Standard(), e);
+
+        Processor(redactStandardClients: false).Process(context);
+
+        e.EventId.Should().Be("4111111111111111");
+        e.EventType.Should().Be("lead jane@example.com");
+        e.SessionId.Should().Be("jane@example.com");
+        context.Redactions.Total.Should().Be(0);
+    }
+
+    [Test]
+    public void Process_StandardClientByDefault_RedactsIdentifiers()
+    {
+        var e = TestEvents.Create(sessionId: "jane@example.com");
+        var context = Context(Clients.Standard(), e);
+
+        Processor().Process(context);
+
+        e.SessionId.Should().Be("[redacted:email]");
+    }
+
+    private static RedactionProcessor Processor(bool redactStandardClients = true)
+    {
+        var options = new CollectorOptions();
+        options.Privacy.RedactStandardClients = redactStandardClients;
+        return new RedactionProcessor(new JsonRedactor(options.Privacy), Options.Create(options));
+    }
+
+    private static EventProcessingContext Context(ClientConfig client, params CollectedEvent[] events)
+    {
+        var request = new CollectorRequest { Body = Stream.Null, RemoteIpAddress = IPAddress.Loopback };
+        return new EventProcessingContext(client, "site.example", request, [.. events], new RedactionRecorder(collectLocations: true));
+    }
+}
