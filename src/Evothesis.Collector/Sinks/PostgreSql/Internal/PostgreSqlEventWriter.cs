@@ -20,7 +20,7 @@ namespace Evothesis.Collector.Sinks.PostgreSql.Internal;
 /// <para>
 /// Fast path: one COPY straight into the events table. Its keys reject what is already stored: the primary key
 /// <c>(received_at, id)</c> a rewritten batch (ids are fixed when events are created), the unique
-/// <c>(client_id, event_id)</c> index of each daily partition a client's retry.
+/// <c>(event_id, client_id)</c> index of each daily partition a client's retry.
 /// </para>
 /// <para>
 /// Careful path, taken only when the fast path hit a duplicate or a value PostgreSQL refuses: the fast path's
