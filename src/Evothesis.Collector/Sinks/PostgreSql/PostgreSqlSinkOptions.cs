@@ -65,16 +65,17 @@ public sealed class PostgreSqlSinkOptions
     public int PartitionsAhead { get; set; } = 7;
 
     /// <summary>
-    /// Gets or sets how many connections one large batch is written over at once. PostgreSQL runs each
-    /// <c>COPY</c> on one server process, so a single <c>COPY</c> uses one core of the database server; a batch of at
-    /// least 2 000 events is split into up to this many parts of at least 1 000 events, each written with its own
-    /// <c>COPY</c> in its own transaction, at the same time. Each part is stored whole or not at all, but a batch
-    /// that fails may have some of its parts stored; writing it again (the same batch, or the clients' retries of
-    /// the same <c>eventId</c>s) stores each event once. Set it to 1 to write every batch in one transaction.
-    /// The default is 2.
+    /// Gets or sets how many connections one large batch is written over at once. The default, 1, writes every batch
+    /// with one <c>COPY</c> in one transaction: a batch is stored whole or not at all. PostgreSQL runs each
+    /// <c>COPY</c> on one server process, so a single <c>COPY</c> uses one core of the database server; with a value
+    /// above 1, a batch of at least 2 000 events is split into up to this many parts of at least 1 000 events, each
+    /// written with its own <c>COPY</c> in its own transaction, at the same time. Each part is then stored whole or
+    /// not at all, but a batch that fails may have some of its parts stored; writing it again (the same batch, or the
+    /// clients' retries of the same <c>eventId</c>s) stores each event once. Worth it only with large batches
+    /// (<c>Batching:BatchSize</c> of 2 000 and more) and a database server with cores to spare.
     /// </summary>
     [Range(1, 16)]
-    public int WriteConnections { get; set; } = 2;
+    public int WriteConnections { get; set; } = 1;
 
     /// <summary>
     /// Gets or sets the fewest events a part of a split batch holds (see <see cref="WriteConnections"/>): below it,

@@ -222,13 +222,13 @@ public sealed class PostgreSqlEventSinkTests
     [Test]
     public async Task WriteAsync_LargeBatch_IsWrittenInOneTransactionPerPart()
     {
-        await using var split = await PostgreSqlTestHost.CreateAsync(o => o.MinEventsPerConnection = 3);
-        await using var whole = await PostgreSqlTestHost.CreateAsync(o => (o.MinEventsPerConnection, o.WriteConnections) = (3, 1));
+        await using var split = await PostgreSqlTestHost.CreateAsync(o => (o.MinEventsPerConnection, o.WriteConnections) = (3, 2));
+        await using var whole = await PostgreSqlTestHost.CreateAsync(o => o.MinEventsPerConnection = 3); // the default WriteConnections
         await split.Schema.MaintainAsync(CancellationToken.None);
         await whole.Schema.MaintainAsync(CancellationToken.None);
 
         // The transaction that wrote a row is its xmin: 7 events make two parts of at least 3, 5 events are too few
-        // for two parts, and one write connection writes any batch in one transaction.
+        // for two parts, and one write connection (the default) writes any batch in one transaction.
         (await TransactionsAsync(split, 7)).Should().Be(2);
         (await TransactionsAsync(split, 5)).Should().Be(1);
         (await TransactionsAsync(whole, 7)).Should().Be(1);
@@ -245,7 +245,7 @@ public sealed class PostgreSqlEventSinkTests
     [Test]
     public async Task WriteAsync_OnePartFailsAnotherCommits_ThrowsAndWritingAgainStoresEachEventOnce()
     {
-        await using var host = await PostgreSqlTestHost.CreateAsync(o => o.MinEventsPerConnection = 4);
+        await using var host = await PostgreSqlTestHost.CreateAsync(o => (o.MinEventsPerConnection, o.WriteConnections) = (4, 2));
         await host.Schema.MaintainAsync(CancellationToken.None);
         await host.ExecuteAsync("ALTER TABLE events ADD CONSTRAINT no_boom CHECK (event_type <> 'boom')");
 
@@ -274,7 +274,7 @@ public sealed class PostgreSqlEventSinkTests
     [Test]
     public async Task WriteAsync_PartsWithDuplicatesAndRefusedValues_EachPartStoresItsRestOnce()
     {
-        await using var host = await PostgreSqlTestHost.CreateAsync(o => o.MinEventsPerConnection = 3);
+        await using var host = await PostgreSqlTestHost.CreateAsync(o => (o.MinEventsPerConnection, o.WriteConnections) = (3, 2));
         await host.Sink.WriteAsync(TestEvents.Batch(TestEvents.Create(eventId: "e-1")), CancellationToken.None);
 
         // First part: a retry of a stored event; second part: a refused value and the same eventId twice.
@@ -295,7 +295,7 @@ public sealed class PostgreSqlEventSinkTests
         // most of the time here). PostgreSQL cancels one; that part takes the careful path once the other has
         // committed, so the batch is not failed and written again (which would count the committed part's 3000
         // events as duplicates).
-        await using var host = await PostgreSqlTestHost.CreateAsync(o => o.MinEventsPerConnection = 3000);
+        await using var host = await PostgreSqlTestHost.CreateAsync(o => (o.MinEventsPerConnection, o.WriteConnections) = (3000, 2));
         await host.Sink.WriteAsync(TestEvents.Batch([.. TestEvents.Many(6000, clientId: "warm_up")]), CancellationToken.None); // two pooled connections
         var events = new List<CollectedEvent> { TestEvents.Create(eventId: "x") };
         events.AddRange(Enumerable.Range(0, 2998).Select(i => TestEvents.Create(eventId: $"a{i}")));

@@ -6,12 +6,13 @@ using NpgsqlTypes;
 namespace Evothesis.Collector.Sinks.PostgreSql.Internal;
 
 /// <summary>
-/// Writes events with binary COPY, one transaction per part of a batch, storing each event once.
+/// Writes events with binary COPY, one transaction per batch (or per part of a large batch), storing each event once.
 /// </summary>
 /// <remarks>
 /// <para>
 /// Parts: PostgreSQL runs a COPY on one server process, and for these rows (jsonb parsing, three B-tree indexes)
-/// that process, not the network or the client, is what limits a COPY. A large batch is therefore split into up to
+/// that process, not the network or the client, is what limits a COPY. With more than one write connection
+/// configured (the default is one), a large batch is therefore split into up to
 /// <see cref="PostgreSqlSinkOptions.WriteConnections"/> contiguous parts of at least
 /// <see cref="PostgreSqlSinkOptions.MinEventsPerConnection"/> events, written at the same time over as many
 /// connections, each part as described below in its own transaction. The keys make this safe: when one part fails
