@@ -62,7 +62,7 @@ CREATE INDEX IF NOT EXISTS "audit_log_client_id_received_at_idx"
 CREATE TABLE IF NOT EXISTS "public"."events_p20261126" PARTITION OF "public"."events"
     FOR VALUES FROM ('2026-11-26 00:00:00+00') TO ('2026-11-27 00:00:00+00');
 CREATE UNIQUE INDEX IF NOT EXISTS "events_p20261126_event_id_key"
-    ON "public"."events_p20261126" (client_id, event_id) WHERE event_id IS NOT NULL;
+    ON "public"."events_p20261126" (event_id, client_id) WHERE event_id IS NOT NULL;
 */
 
 -- Old data goes a day at a time, without touching the rest:

@@ -19,9 +19,10 @@ namespace Evothesis.Collector.Benchmarks;
 
 /// <summary>
 /// The batching gain of the PostgreSQL sink against a real server: per-event autocommit INSERT (how the original
-/// collector stored events) against the sink's batched write, the raw binary COPY ceiling, COPY into a table
-/// without the idempotency keys, and the staging-table design. One operation writes <see cref="PostgreSqlBenchmarkBase.BatchSize"/> new
-/// events; events/s and bytes allocated per event are in their own columns.
+/// collector stored events) against the sink's batched write (with its default one write connection and with two),
+/// two batches written at once, the raw binary COPY ceiling, COPY into a table without the idempotency keys, and the
+/// staging-table design. One operation writes <see cref="PostgreSqlBenchmarkBase.BatchSize"/> new events; events/s
+/// and bytes allocated per event are in their own columns.
 /// </summary>
 /// <remarks>
 /// Uses the server in <c>EVOTHESIS_BENCH_POSTGRES</c> (a connection string; a new database is created per case)
@@ -31,25 +32,42 @@ namespace Evothesis.Collector.Benchmarks;
 [MemoryDiagnoser]
 public class PostgreSqlSinkBenchmarks : PostgreSqlBenchmarkBase
 {
-    /// <summary>What the collector does: the sink's write (COPY into the keyed table, one transaction).</summary>
+    /// <summary>
+    /// What the collector does: the sink's write with its default options (one COPY into the keyed table in one
+    /// transaction).
+    /// </summary>
     [Benchmark]
     public ValueTask SinkWrite() => Sink.WriteAsync(NextBatch(), CancellationToken.None);
 
-    /// <summary>The ceiling: a bare binary COPY of the same rows into the same table, no transaction or checks around it.</summary>
+    /// <summary>
+    /// The sink with <c>WriteConnections = 2</c>: batches of 2000 events and more in two parts on two connections at
+    /// once, one COPY and transaction each.
+    /// </summary>
     [Benchmark]
-    public async Task RawCopy()
+    public ValueTask SinkWriteTwoConnections() => TwoConnectionSink.WriteAsync(NextBatch(), CancellationToken.None);
+
+    /// <summary>
+    /// Two batches written at once by the sink, as two collectors sharing the database (or two batches in flight)
+    /// would: one transaction per batch, and one batch's commit overlaps the other's COPY. One operation is one batch.
+    /// </summary>
+    [Benchmark(OperationsPerInvoke = 2)]
+    public async Task TwoBatchesAtOnce()
     {
-        await using var connection = await DataSource.OpenConnectionAsync();
-        await PostgreSqlEventWriter.CopyAsync(connection, CopyIntoEvents, NextBatch().Events, 0, BatchSize, CancellationToken.None);
+        var first = Task.Run(() => Sink.WriteAsync(NextBatch(), CancellationToken.None).AsTask());
+        var second = Task.Run(() => Sink.WriteAsync(NextBatch(), CancellationToken.None).AsTask());
+        await Task.WhenAll(first, second);
     }
+
+    /// <summary>
+    /// The ceiling: a bare binary COPY of the same rows into the same table, over as many connections as the sink
+    /// uses for the batch by default (one), with no transaction or checks around it.
+    /// </summary>
+    [Benchmark]
+    public Task RawCopy() => BareCopyAsync(CopyIntoEvents);
 
     /// <summary>Bare COPY into the same table without the primary key and the per-day unique index: no idempotency at all.</summary>
     [Benchmark]
-    public async Task PlainCopy()
-    {
-        await using var connection = await DataSource.OpenConnectionAsync();
-        await PostgreSqlEventWriter.CopyAsync(connection, CopyIntoPlain, NextBatch().Events, 0, BatchSize, CancellationToken.None);
-    }
+    public Task PlainCopy() => BareCopyAsync(CopyIntoPlain);
 
     /// <summary>
     /// The other idempotent design: every batch through a temporary table and <c>INSERT ... ON CONFLICT DO NOTHING</c>
@@ -69,6 +87,26 @@ public class PostgreSqlSinkBenchmarks : PostgreSqlBenchmarkBase
     /// <summary>A retry of a batch that is already stored: every event a duplicate, so the careful path runs.</summary>
     [Benchmark]
     public ValueTask SinkRewrite() => Sink.WriteAsync(StoredBatch, CancellationToken.None);
+
+    private Task BareCopyAsync(string copyCommand)
+    {
+        var events = NextBatch().Events;
+        var parts = Writer.PartsFor(events.Count);
+        if (parts == 1)
+        {
+            return CopyPartAsync(0, events.Count);
+        }
+
+        var size = (events.Count + parts - 1) / parts;
+        return Task.WhenAll(Enumerable.Range(0, parts).Select(i =>
+            Task.Run(() => CopyPartAsync(i * size, Math.Min(size, events.Count - (i * size))))));
+
+        async Task CopyPartAsync(int start, int count)
+        {
+            await using var connection = await DataSource.OpenConnectionAsync();
+            await PostgreSqlEventWriter.CopyAsync(connection, copyCommand, events, start, count, CancellationToken.None);
+        }
+    }
 
     private sealed class Config : BenchmarkConfig
     {
@@ -156,7 +194,9 @@ public abstract class PostgreSqlBenchmarkBase
     private string _adminConnectionString = "";
     private string _database = "";
     private ServiceProvider _services = null!;
+    private ServiceProvider _twoConnectionServices = null!;
     private protected PostgreSqlEventSink Sink { get; private set; } = null!;
+    private protected PostgreSqlEventSink TwoConnectionSink { get; private set; } = null!;
     private protected PostgreSqlEventWriter Writer { get; private set; } = null!;
     protected NpgsqlDataSource DataSource { get; private set; } = null!;
     protected string Insert { get; private set; } = "";
@@ -196,8 +236,13 @@ public abstract class PostgreSqlBenchmarkBase
         Sink = _services.GetServices<IEventSink>().OfType<PostgreSqlEventSink>().Single();
         var schema = _services.GetRequiredService<PostgreSqlSchemaManager>();
         await schema.MaintainAsync(CancellationToken.None);
-        Writer = new PostgreSqlEventWriter(schema.Schema);
+        var options = _services.GetRequiredService<Microsoft.Extensions.Options.IOptions<PostgreSqlSinkOptions>>().Value;
+        Writer = new PostgreSqlEventWriter(schema.Schema, options.WriteConnections, options.MinEventsPerConnection);
         DataSource = _services.GetRequiredService<PostgreSqlConnectionSource>().DataSource;
+        var two = new ServiceCollection();
+        two.AddEvothesisCollector().AddPostgreSqlSink(connectionString, o => o.WriteConnections = 2);
+        _twoConnectionServices = two.BuildServiceProvider();
+        TwoConnectionSink = _twoConnectionServices.GetServices<IEventSink>().OfType<PostgreSqlEventSink>().Single();
 
         // The same table without the idempotency keys: no primary key, no unique index per partition.
         var today = PostgreSqlSchema.DayOf(DateTimeOffset.UtcNow);
@@ -220,6 +265,7 @@ public abstract class PostgreSqlBenchmarkBase
     public async Task CleanupAsync()
     {
         await _services.DisposeAsync();
+        await _twoConnectionServices.DisposeAsync();
         NpgsqlConnection.ClearAllPools();
         if (_server is not null)
         {
@@ -239,7 +285,11 @@ public abstract class PostgreSqlBenchmarkBase
         await command.ExecuteNonQueryAsync();
     }
 
-    // New events for every operation, as new requests bring: fresh ids and eventIds, shared payloads.
+    // New events for every operation, as new requests bring: fresh ids and eventIds, shared payloads. The shape is
+    // what the tracking script sends: a UUID eventId and sessionId (20 events per session), page_data with url,
+    // path, title and referrer, event_data on every event (the pageview's viewport and language, a click's element,
+    // a scroll depth), consent "granted" on half of the events (the script sends it only once the visitor granted
+    // it), no custom fields (sent only when the page configures custom_fields), and the hashed IP of a gdpr client.
     protected EventBatch NextBatch()
     {
         var now = DateTimeOffset.UtcNow;
@@ -247,22 +297,23 @@ public abstract class PostgreSqlBenchmarkBase
         var events = new CollectedEvent[BatchSize];
         for (var i = 0; i < events.Length; i++)
         {
-            var n = ++_next;
+            var n = Interlocked.Increment(ref _next);
+            var kind = n % 4;
             events[i] = new CollectedEvent
             {
                 Id = Guid.CreateVersion7(now),
-                EventId = "e-" + n.ToString(CultureInfo.InvariantCulture),
-                EventType = (n % 4) == 0 ? "click" : "pageview",
+                EventId = Guid.NewGuid().ToString(),
+                EventType = kind switch { 0 => "click", 1 => "scroll", _ => "pageview" },
                 ClientId = (n % 3) == 0 ? "client_acme_corp" : "client_test",
                 SiteId = "shop.acme.com",
-                SessionId = "sess_8f2a91c4",
+                SessionId = Payloads.Sessions[(int)((n / 20) % Payloads.Sessions.Length)],
                 Timestamp = now.AddMilliseconds(-850),
                 ClientTimestamp = "2026-11-26T11:59:58.123Z",
                 ReceivedAt = now,
                 PageData = Payloads.Page,
-                EventData = (n % 4) == 0 ? Payloads.Click : RawJson.Null,
-                CustomData = Payloads.Custom,
-                Consent = Payloads.Consent,
+                EventData = kind switch { 0 => Payloads.Click, 1 => Payloads.Scroll, _ => Payloads.View },
+                CustomData = RawJson.Null,
+                Consent = (n % 2) == 0 ? Payloads.Granted : RawJson.Null,
                 Ip = Payloads.IpHash,
                 UserAgent = Payloads.UserAgent,
             };
@@ -274,14 +325,18 @@ public abstract class PostgreSqlBenchmarkBase
     private static class Payloads
     {
         public static readonly RawJson Page = RawJson.Parse(
-            """{"url":"https://shop.acme.com/catalog/shoes?q=running&page=2","title":"Running shoes - Catalog","referrer":"https://www.google.com/","viewport":{"w":1440,"h":900}}""");
+            """{"url":"https://shop.acme.com/catalog/shoes?utm_source=newsletter","path":"/catalog/shoes","title":"Running shoes - Catalog","referrer":"https://www.google.com/"}""");
+
+        public static readonly RawJson View = RawJson.Parse("""{"viewport":"1440x900","language":"en-US"}""");
 
         public static readonly RawJson Click = RawJson.Parse(
-            """{"element":"button#add-to-cart","text":"Add to cart","x":812,"y":433}""");
+            """{"element":"button","id":"add-to-cart","classes":"btn btn-primary","text":"Add to cart"}""");
 
-        public static readonly RawJson Custom = RawJson.Parse("""{"visitorId":"v_19ab73e2"}""");
+        public static readonly RawJson Scroll = RawJson.Parse("""{"depth":50}""");
 
-        public static readonly RawJson Consent = RawJson.Parse("""{"analytics":true,"marketing":false}""");
+        public static readonly RawJson Granted = RawJson.Parse("\"granted\"");
+
+        public static readonly string[] Sessions = [.. Enumerable.Range(0, 1000).Select(_ => Guid.NewGuid().ToString())];
 
         public const string IpHash = "5f2b9c1e8a7d4c3b2a1908f7e6d5c4b3a29180f7e6d5c4b3a2918f7e6d5c4b3a";
 

@@ -1,17 +1,19 @@
 using Evothesis.Collector.Events;
 using Evothesis.Collector.Sinks.PostgreSql.Internal;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Npgsql;
 
 namespace Evothesis.Collector.Sinks.PostgreSql;
 
 /// <summary>
-/// Writes each batch to the PostgreSQL events table with one binary COPY in one transaction, storing each
-/// event once however often it is sent or written (see <see cref="PostgreSqlEventWriter"/>).
+/// Writes each batch to the PostgreSQL events table with binary COPY, one transaction per batch (per part of a large
+/// batch, see <see cref="PostgreSqlSinkOptions.WriteConnections"/>), storing each event once however often it is
+/// sent or written (see <see cref="PostgreSqlEventWriter"/>).
 /// </summary>
 /// <remarks>
-/// A failure of the connection or the server stores nothing and is thrown to the batcher; an event with a value
-/// PostgreSQL refuses is dropped (logged without its values, counted as <c>invalid_value</c> in
+/// A failure of the connection or the server stores nothing of the failing part and is thrown to the batcher; an
+/// event with a value PostgreSQL refuses is dropped (logged without its values, counted as <c>invalid_value</c> in
 /// <c>evothesis.collector.events.dropped</c>) and the rest of its batch stored.
 /// </remarks>
 internal sealed class PostgreSqlEventSink : IEventSink
@@ -28,11 +30,12 @@ internal sealed class PostgreSqlEventSink : IEventSink
         PostgreSqlSchemaManager schema,
         PostgreSqlMetrics metrics,
         TimeProvider timeProvider,
-        ILogger<PostgreSqlEventSink> logger)
+        ILogger<PostgreSqlEventSink> logger,
+        IOptions<PostgreSqlSinkOptions> options)
     {
         _connection = connection;
         _schema = schema;
-        _writer = new PostgreSqlEventWriter(schema.Schema);
+        _writer = new PostgreSqlEventWriter(schema.Schema, options.Value.WriteConnections, options.Value.MinEventsPerConnection);
         _metrics = metrics;
         _time = timeProvider;
         _logger = logger;
@@ -69,7 +72,7 @@ internal sealed class PostgreSqlEventSink : IEventSink
         {
             var errorType = ex is PostgresException pg ? pg.SqlState : ex.GetType().Name;
             _metrics.Failed(errorType);
-            PostgreSqlLog.WriteFailed(_logger, batch.Count, errorType);
+            PostgreSqlLog.WriteFailed(_logger, batch.Count, errorType, _writer.PartsFor(batch.Count));
             ResetConnections();
             throw;
         }

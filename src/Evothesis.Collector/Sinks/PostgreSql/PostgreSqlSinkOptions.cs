@@ -64,6 +64,25 @@ public sealed class PostgreSqlSinkOptions
     [Range(1, 366)]
     public int PartitionsAhead { get; set; } = 7;
 
+    /// <summary>
+    /// Gets or sets how many connections one large batch is written over at once. The default, 1, writes every batch
+    /// with one <c>COPY</c> in one transaction: a batch is stored whole or not at all. PostgreSQL runs each
+    /// <c>COPY</c> on one server process, so a single <c>COPY</c> uses one core of the database server; with a value
+    /// above 1, a batch of at least 2 000 events is split into up to this many parts of at least 1 000 events, each
+    /// written with its own <c>COPY</c> in its own transaction, at the same time. Each part is then stored whole or
+    /// not at all, but a batch that fails may have some of its parts stored; writing it again (the same batch, or the
+    /// clients' retries of the same <c>eventId</c>s) stores each event once. Worth it only with large batches
+    /// (<c>Batching:BatchSize</c> of 2 000 and more) and a database server with cores to spare.
+    /// </summary>
+    [Range(1, 16)]
+    public int WriteConnections { get; set; } = 1;
+
+    /// <summary>
+    /// Gets or sets the fewest events a part of a split batch holds (see <see cref="WriteConnections"/>): below it,
+    /// another <c>COPY</c> and commit cost more than they save. Not bound from configuration; tests lower it.
+    /// </summary>
+    internal int MinEventsPerConnection { get; set; } = 1000;
+
     /// <summary>Gets or sets how long the health check's <c>SELECT 1</c> may take. The default is 5 seconds.</summary>
     public TimeSpan HealthCheckTimeout { get; set; } = TimeSpan.FromSeconds(5);
 }

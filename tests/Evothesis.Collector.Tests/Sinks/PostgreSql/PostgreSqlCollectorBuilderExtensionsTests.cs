@@ -111,6 +111,19 @@ public sealed class PostgreSqlCollectorBuilderExtensionsTests
         read.Should().Throw<OptionsValidationException>().WithMessage("*EventsTable*");
     }
 
+    [TestCase(0)]
+    [TestCase(17)]
+    public void AddPostgreSqlSink_WriteConnectionsOutOfRange_FailsValidation(int connections)
+    {
+        var services = new ServiceCollection();
+        services.AddEvothesisCollector().AddPostgreSqlSink("Host=127.0.0.1", o => o.WriteConnections = connections);
+        using var provider = services.BuildServiceProvider();
+
+        var read = () => provider.GetRequiredService<IOptions<PostgreSqlSinkOptions>>().Value;
+
+        read.Should().Throw<OptionsValidationException>().WithMessage("*WriteConnections*");
+    }
+
     [Test]
     public void AddPostgreSqlSink_SameEventsAndAuditTable_FailsValidation()
     {

@@ -219,6 +219,100 @@ public sealed class PostgreSqlEventSinkTests
         (await _host.CountAsync()).Should().Be(1);
     }
 
+    [Test]
+    public async Task WriteAsync_LargeBatch_IsWrittenInOneTransactionPerPart()
+    {
+        await using var split = await PostgreSqlTestHost.CreateAsync(o => (o.MinEventsPerConnection, o.WriteConnections) = (3, 2));
+        await using var whole = await PostgreSqlTestHost.CreateAsync(o => o.MinEventsPerConnection = 3); // the default WriteConnections
+        await split.Schema.MaintainAsync(CancellationToken.None);
+        await whole.Schema.MaintainAsync(CancellationToken.None);
+
+        // The transaction that wrote a row is its xmin: 7 events make two parts of at least 3, 5 events are too few
+        // for two parts, and one write connection (the default) writes any batch in one transaction.
+        (await TransactionsAsync(split, 7)).Should().Be(2);
+        (await TransactionsAsync(split, 5)).Should().Be(1);
+        (await TransactionsAsync(whole, 7)).Should().Be(1);
+
+        static async Task<long> TransactionsAsync(PostgreSqlTestHost host, int count)
+        {
+            await host.ExecuteAsync("DELETE FROM events");
+            await host.Sink.WriteAsync(TestEvents.Batch([.. TestEvents.Many(count)]), CancellationToken.None);
+            (await host.CountAsync()).Should().Be(count);
+            return (await host.QueryAsync<long>("SELECT count(DISTINCT xmin::text) FROM events")).Single();
+        }
+    }
+
+    [Test]
+    public async Task WriteAsync_OnePartFailsAnotherCommits_ThrowsAndWritingAgainStoresEachEventOnce()
+    {
+        await using var host = await PostgreSqlTestHost.CreateAsync(o => (o.MinEventsPerConnection, o.WriteConnections) = (4, 2));
+        await host.Schema.MaintainAsync(CancellationToken.None);
+        await host.ExecuteAsync("ALTER TABLE events ADD CONSTRAINT no_boom CHECK (event_type <> 'boom')");
+
+        // Two parts of four: the first commits; the second fails on the constraint, for a reason that is not one
+        // event's value, so nothing of it is stored. Both parts hold events without eventId, which only the
+        // primary key (received_at, id) keeps from being stored twice when the batch is written again.
+        var first = new[] { TestEvents.Create(eventId: "e-1"), TestEvents.Create(), TestEvents.Create(eventId: "e-2"), TestEvents.Create() };
+        var second = new[] { TestEvents.Create(eventId: "e-3"), TestEvents.Create(eventType: "boom"), TestEvents.Create(), TestEvents.Create(eventId: "e-4") };
+        var batch = TestEvents.Batch([.. first, .. second]);
+        using var duplicates = new MetricCollector<long>(host.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(),
+            "Evothesis.Collector", "evothesis.collector.postgresql.rows.duplicate");
+
+        var write = async () => await host.Sink.WriteAsync(batch, CancellationToken.None);
+
+        (await write.Should().ThrowAsync<PostgresException>()).Which.SqlState.Should().Be(PostgresErrorCodes.CheckViolation);
+        (await host.QueryAsync<Guid>("SELECT id FROM events")).Should().BeEquivalentTo(first.Select(e => e.Id));
+        host.Logs.GetSnapshot().Should().Contain(r => r.Id.Id == 1505 && r.Message.Contains("2 part(s)"));
+
+        await host.ExecuteAsync("ALTER TABLE events DROP CONSTRAINT no_boom");
+        await host.Sink.WriteAsync(batch, CancellationToken.None);
+
+        (await host.QueryAsync<Guid>("SELECT id FROM events")).Should().BeEquivalentTo(batch.Events.Select(e => e.Id));
+        duplicates.GetMeasurementSnapshot().EvaluateAsCounter().Should().Be(4);
+    }
+
+    [Test]
+    public async Task WriteAsync_PartsWithDuplicatesAndRefusedValues_EachPartStoresItsRestOnce()
+    {
+        await using var host = await PostgreSqlTestHost.CreateAsync(o => (o.MinEventsPerConnection, o.WriteConnections) = (3, 2));
+        await host.Sink.WriteAsync(TestEvents.Batch(TestEvents.Create(eventId: "e-1")), CancellationToken.None);
+
+        // First part: a retry of a stored event; second part: a refused value and the same eventId twice.
+        var batch = TestEvents.Batch(
+            TestEvents.Create(eventId: "e-1"), TestEvents.Create(eventId: "e-2"), TestEvents.Create(),
+            TestEvents.Create(eventId: "e-3", userAgent: "x\0"), TestEvents.Create(eventId: "e-4"), TestEvents.Create(eventId: "e-4"));
+
+        await host.Sink.WriteAsync(batch, CancellationToken.None);
+
+        (await host.QueryAsync<string>("SELECT coalesce(event_id, '-') FROM events ORDER BY 1")).Should().Equal("-", "e-1", "e-2", "e-4");
+        host.Logs.GetSnapshot().Should().ContainSingle(r => r.Id.Id == 1504);
+    }
+
+    [Test]
+    public async Task WriteAsync_SameEventIdsInTwoPartsInCrossingOrder_StoresEachOnceInOneAttempt()
+    {
+        // Each part inserts a key the other one inserts too, in the other order, so the parts can deadlock (they do
+        // most of the time here). PostgreSQL cancels one; that part takes the careful path once the other has
+        // committed, so the batch is not failed and written again (which would count the committed part's 3000
+        // events as duplicates).
+        await using var host = await PostgreSqlTestHost.CreateAsync(o => (o.MinEventsPerConnection, o.WriteConnections) = (3000, 2));
+        await host.Sink.WriteAsync(TestEvents.Batch([.. TestEvents.Many(6000, clientId: "warm_up")]), CancellationToken.None); // two pooled connections
+        var events = new List<CollectedEvent> { TestEvents.Create(eventId: "x") };
+        events.AddRange(Enumerable.Range(0, 2998).Select(i => TestEvents.Create(eventId: $"a{i}")));
+        events.Add(TestEvents.Create(eventId: "y"));
+        events.Add(TestEvents.Create(eventId: "y"));
+        events.AddRange(Enumerable.Range(0, 2998).Select(i => TestEvents.Create(eventId: $"b{i}")));
+        events.Add(TestEvents.Create(eventId: "x"));
+        using var duplicates = new MetricCollector<long>(host.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(),
+            "Evothesis.Collector", "evothesis.collector.postgresql.rows.duplicate");
+
+        await host.Sink.WriteAsync(TestEvents.Batch([.. events]), CancellationToken.None);
+
+        (await host.CountAsync(where: "client_id = 'client_test'")).Should().Be(5998);
+        (await host.CountAsync(where: "event_id IN ('x', 'y')")).Should().Be(2);
+        duplicates.GetMeasurementSnapshot().EvaluateAsCounter().Should().Be(2);
+    }
+
     private static void AssertStored(CollectedEvent stored, CollectedEvent expected)
     {
         stored.Should().BeEquivalentTo(expected, o => o

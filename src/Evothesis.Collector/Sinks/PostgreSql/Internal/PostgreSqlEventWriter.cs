@@ -6,13 +6,22 @@ using NpgsqlTypes;
 namespace Evothesis.Collector.Sinks.PostgreSql.Internal;
 
 /// <summary>
-/// Writes events with binary COPY, one transaction per batch, storing each event once.
+/// Writes events with binary COPY, one transaction per batch (or per part of a large batch), storing each event once.
 /// </summary>
 /// <remarks>
 /// <para>
+/// Parts: PostgreSQL runs a COPY on one server process, and for these rows (jsonb parsing, three B-tree indexes)
+/// that process, not the network or the client, is what limits a COPY. With more than one write connection
+/// configured (the default is one), a large batch is therefore split into up to
+/// <see cref="PostgreSqlSinkOptions.WriteConnections"/> contiguous parts of at least
+/// <see cref="PostgreSqlSinkOptions.MinEventsPerConnection"/> events, written at the same time over as many
+/// connections, each part as described below in its own transaction. The keys make this safe: when one part fails
+/// and another commits, the batch fails, and writing it again skips what the committed part stored.
+/// </para>
+/// <para>
 /// Fast path: one COPY straight into the events table. Its keys reject what is already stored: the primary key
 /// <c>(received_at, id)</c> a rewritten batch (ids are fixed when events are created), the unique
-/// <c>(client_id, event_id)</c> index of each daily partition a client's retry.
+/// <c>(event_id, client_id)</c> index of each daily partition a client's retry.
 /// </para>
 /// <para>
 /// Careful path, taken only when the fast path hit a duplicate or a value PostgreSQL refuses: the fast path's
@@ -20,7 +29,7 @@ namespace Evothesis.Collector.Sinks.PostgreSql.Internal;
 /// <c>INSERT ... ON CONFLICT DO NOTHING</c>, each attempt under a savepoint. An attempt refused for a value is
 /// rolled back to its savepoint and split in halves until the refused events stand alone; those are reported
 /// as dropped, all others stored. It all commits as one transaction, so a failure of any other kind (the
-/// connection, the server) leaves nothing written and is thrown to the caller.
+/// connection, the server) leaves nothing of the part written and is thrown to the caller.
 /// </para>
 /// </remarks>
 internal sealed class PostgreSqlEventWriter
@@ -32,9 +41,16 @@ internal sealed class PostgreSqlEventWriter
     private readonly string _moveStaging;
     private readonly string _clearStaging;
 
-    public PostgreSqlEventWriter(PostgreSqlSchema schema)
+    private readonly int _writeConnections;
+    private readonly int _minEventsPerConnection;
+
+    public PostgreSqlEventWriter(PostgreSqlSchema schema, int writeConnections = 1, int minEventsPerConnection = 1000)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(writeConnections, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(minEventsPerConnection, 1);
         _schema = schema;
+        _writeConnections = writeConnections;
+        _minEventsPerConnection = minEventsPerConnection;
         var staging = "pg_temp." + PostgreSqlSchema.Quote(schema.EventsTableName + "_staging");
         _copyIntoEvents = PostgreSqlSchema.CopyEventsCommand(schema.Events);
         _createStaging = $"CREATE TEMP TABLE IF NOT EXISTS {PostgreSqlSchema.Quote(schema.EventsTableName + "_staging")} " +
@@ -47,9 +63,49 @@ internal sealed class PostgreSqlEventWriter
 
     public PostgreSqlSchema Schema => _schema;
 
+    /// <summary>How many parts (connections, transactions) a batch of <paramref name="count"/> events is written in.</summary>
+    public int PartsFor(int count) => Math.Clamp(count / _minEventsPerConnection, 1, _writeConnections);
+
     /// <summary>Writes the events; see the class remarks.</summary>
-    /// <exception cref="NpgsqlException">The write failed; nothing of it was stored.</exception>
+    /// <exception cref="NpgsqlException">
+    /// The write failed. Nothing of the failed part was stored; other parts of the batch may have been.
+    /// </exception>
     public async Task<WriteOutcome> WriteAsync(NpgsqlDataSource dataSource, IReadOnlyList<CollectedEvent> events, CancellationToken cancellationToken)
+    {
+        var parts = PartsFor(events.Count);
+        if (parts == 1)
+        {
+            return await WritePartAsync(dataSource, events, 0, events.Count, cancellationToken).ConfigureAwait(false);
+        }
+
+        // Contiguous ranges, the first ones one event longer when the batch does not divide evenly. Every part runs
+        // to its end even when another fails: what commits need not be written again.
+        var writes = new Task<WriteOutcome>[parts];
+        var start = 0;
+        for (var i = 0; i < parts; i++)
+        {
+            var (partStart, partCount) = (start, (events.Count / parts) + (i < events.Count % parts ? 1 : 0));
+
+            // On the thread pool, so that the parts' rows are encoded at the same time too.
+            writes[i] = Task.Run(() => WritePartAsync(dataSource, events, partStart, partCount, cancellationToken), CancellationToken.None);
+            start += partCount;
+        }
+
+        await Task.WhenAll(writes).ConfigureAwait(false);
+        return WriteOutcome.Combine(writes.Select(w => w.Result));
+    }
+
+    /// <summary>Writes through the temporary table only: the careful path, on its own for comparisons.</summary>
+    public Task<WriteOutcome> WriteCarefullyAsync(NpgsqlConnection connection, IReadOnlyList<CollectedEvent> events, CancellationToken cancellationToken) =>
+        WriteCarefullyAsync(connection, events, 0, events.Count, cancellationToken);
+
+    /// <summary>Writes <c>events[start..start+count]</c> on a connection of its own, in one transaction.</summary>
+    private async Task<WriteOutcome> WritePartAsync(
+        NpgsqlDataSource dataSource,
+        IReadOnlyList<CollectedEvent> events,
+        int start,
+        int count,
+        CancellationToken cancellationToken)
     {
         var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
@@ -59,29 +115,33 @@ internal sealed class PostgreSqlEventWriter
             {
                 try
                 {
-                    await CopyAsync(connection, _copyIntoEvents, events, 0, events.Count, cancellationToken).ConfigureAwait(false);
+                    await CopyAsync(connection, _copyIntoEvents, events, start, count, cancellationToken).ConfigureAwait(false);
                     await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-                    return new WriteOutcome(WritePath.Fast, events.Count, 0, []);
+                    return new WriteOutcome(WritePath.Fast, count, 0, []);
                 }
-                catch (Exception ex) when (IsDuplicate(ex) || IsRefusedValue(ex, out _))
+                catch (Exception ex) when (IsDuplicate(ex) || IsRefusedValue(ex, out _) || IsDeadlock(ex))
                 {
                     await transaction.RollbackAsync(cancellationToken).ConfigureAwait(false);
                 }
             }
 
-            return await WriteCarefullyAsync(connection, events, cancellationToken).ConfigureAwait(false);
+            return await WriteCarefullyAsync(connection, events, start, count, cancellationToken).ConfigureAwait(false);
         }
     }
 
-    /// <summary>Writes through the temporary table only: the careful path, on its own for comparisons.</summary>
-    public async Task<WriteOutcome> WriteCarefullyAsync(NpgsqlConnection connection, IReadOnlyList<CollectedEvent> events, CancellationToken cancellationToken)
+    private async Task<WriteOutcome> WriteCarefullyAsync(
+        NpgsqlConnection connection,
+        IReadOnlyList<CollectedEvent> events,
+        int start,
+        int count,
+        CancellationToken cancellationToken)
     {
         var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         await using (transaction.ConfigureAwait(false))
         {
             await ExecuteAsync(connection, _createStaging, cancellationToken).ConfigureAwait(false);
             var state = new CarefulState();
-            await StoreRangeAsync(connection, transaction, events, 0, events.Count, state, cancellationToken).ConfigureAwait(false);
+            await StoreRangeAsync(connection, transaction, events, start, count, state, cancellationToken).ConfigureAwait(false);
             await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
             return new WriteOutcome(WritePath.Careful, state.Inserted, state.Duplicates, state.Refused);
         }
@@ -146,6 +206,14 @@ internal sealed class PostgreSqlEventWriter
     /// <summary>A unique key refused a row: the event is already stored.</summary>
     public static bool IsDuplicate(Exception exception) =>
         exception is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation };
+
+    /// <summary>
+    /// Two parts of one batch each waited for the other: both held a key (the same client and <c>eventId</c> twice
+    /// in the batch, in crossing order) the other was inserting. PostgreSQL cancels one of them; the other commits,
+    /// and the careful path then skips what it stored.
+    /// </summary>
+    public static bool IsDeadlock(Exception exception) =>
+        exception is PostgresException { SqlState: PostgresErrorCodes.DeadlockDetected };
 
     /// <summary>
     /// The failure is about one row's values, not about the connection or the server: class 22 (data exception,
@@ -251,7 +319,25 @@ internal enum WritePath
 }
 
 /// <summary>What a write stored, skipped as already stored, and dropped.</summary>
-internal sealed record WriteOutcome(WritePath Path, int Inserted, int Duplicates, IReadOnlyList<RefusedEvent> Refused);
+internal sealed record WriteOutcome(WritePath Path, int Inserted, int Duplicates, IReadOnlyList<RefusedEvent> Refused)
+{
+    /// <summary>The outcome of a batch written in parts: careful if any part was.</summary>
+    public static WriteOutcome Combine(IEnumerable<WriteOutcome> parts)
+    {
+        var path = WritePath.Fast;
+        int inserted = 0, duplicates = 0;
+        var refused = new List<RefusedEvent>();
+        foreach (var part in parts)
+        {
+            path = part.Path == WritePath.Careful ? WritePath.Careful : path;
+            inserted += part.Inserted;
+            duplicates += part.Duplicates;
+            refused.AddRange(part.Refused);
+        }
+
+        return new WriteOutcome(path, inserted, duplicates, refused);
+    }
+}
 
 /// <summary>An event PostgreSQL refused, with the SQLSTATE that says why.</summary>
 internal readonly record struct RefusedEvent(CollectedEvent Event, string SqlState);

@@ -21,8 +21,9 @@ internal static partial class PostgreSqlLog
     [LoggerMessage(1504, LogLevel.Error, "Dropped event {Id} of client {ClientId}: PostgreSQL refused one of its values (SQLSTATE {SqlState}); the other events of the batch were stored")]
     public static partial void EventDropped(ILogger logger, Guid id, string clientId, string sqlState);
 
-    [LoggerMessage(1505, LogLevel.Warning, "Writing {Count} events to PostgreSQL failed ({ErrorType}); idle connections are discarded")]
-    public static partial void WriteFailed(ILogger logger, int count, string errorType);
+    // With more than one part, parts that did not fail may be committed; writing the batch again skips them.
+    [LoggerMessage(1505, LogLevel.Warning, "Writing {Count} events to PostgreSQL in {Parts} part(s) failed ({ErrorType}); idle connections are discarded")]
+    public static partial void WriteFailed(ILogger logger, int count, string errorType, int parts);
 
     [LoggerMessage(1506, LogLevel.Debug, "Batch of {Count} events written to PostgreSQL on the careful path: {Inserted} inserted, {Duplicates} duplicates, {Dropped} dropped")]
     public static partial void CarefulWrite(ILogger logger, int count, int inserted, int duplicates, int dropped);

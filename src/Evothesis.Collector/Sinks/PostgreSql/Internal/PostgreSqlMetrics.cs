@@ -24,7 +24,7 @@ internal sealed class PostgreSqlMetrics
             "evothesis.collector.postgresql.copy.duration", "s", "Time to write one batch, from opening the connection to the commit.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] });
         _failures = meter.CreateCounter<long>(
-            "evothesis.collector.postgresql.failures", "{batch}", "Batch writes that failed and stored nothing, by error type.");
+            "evothesis.collector.postgresql.failures", "{batch}", "Batch writes that failed, by error type (the failing part of the batch stored nothing).");
     }
 
     public void Written(WriteOutcome outcome, TimeSpan duration)
