@@ -41,7 +41,16 @@ internal sealed partial class PixelEndpoint(
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            PixelLog.DirectoryUnavailable(logger, client_id, ex);
+            if (ex is ClientDirectoryUnavailableException unavailable)
+            {
+                // Expected while pixel-management is down: one line, no stack trace.
+                PixelLog.DirectoryUnavailable(logger, client_id, unavailable.Message);
+            }
+            else
+            {
+                PixelLog.DirectoryFailed(logger, client_id, ex);
+            }
+
             var retryAfter = (ex as ClientDirectoryUnavailableException)?.RetryAfter ?? TimeSpan.FromSeconds(30);
             response.Headers.RetryAfter = ((int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
             await Results.Problem(

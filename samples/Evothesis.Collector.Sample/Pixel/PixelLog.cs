@@ -12,8 +12,11 @@ internal static partial class PixelLog
     [LoggerMessage(1702, LogLevel.Warning, "Tracking script requested with an invalid client id: 404")]
     public static partial void InvalidClientId(ILogger logger);
 
-    [LoggerMessage(1703, LogLevel.Error, "The client directory could not look up client {ClientId}: tracking script answered with 503")]
-    public static partial void DirectoryUnavailable(ILogger logger, string clientId, Exception exception);
+    [LoggerMessage(1703, LogLevel.Warning, "The client directory could not look up client {ClientId} ({Reason}): tracking script answered with 503")]
+    public static partial void DirectoryUnavailable(ILogger logger, string clientId, string reason);
+
+    [LoggerMessage(1704, LogLevel.Error, "The client directory failed to look up client {ClientId}: tracking script answered with 503")]
+    public static partial void DirectoryFailed(ILogger logger, string clientId, Exception exception);
 
     [LoggerMessage(1710, LogLevel.Information, "Serving the demo site from {Path} at /")]
     public static partial void DemoSiteServed(ILogger logger, string path);

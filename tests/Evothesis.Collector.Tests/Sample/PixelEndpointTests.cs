@@ -4,6 +4,8 @@ using Evothesis.Collector.Tests.Support;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
 
 namespace Evothesis.Collector.Tests.Sample;
 
@@ -115,13 +117,20 @@ public sealed class PixelEndpointTests
     [Test]
     public async Task Get_DirectoryUnavailable_Returns503WithRetryAfter()
     {
-        await using var app = new CollectorApplication().WithServices(s => s.Replace(ServiceDescriptor.Singleton<IClientDirectory, UnavailableClientDirectory>()));
+        await using var app = new CollectorApplication().WithServices(s => s
+            .AddFakeLogging()
+            .Replace(ServiceDescriptor.Singleton<IClientDirectory, UnavailableClientDirectory>()));
         using var client = app.CreateClient();
 
         using var response = await client.GetAsync(new Uri("/pixel/client_test/tracking.js", UriKind.Relative));
 
         response.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable);
         response.Headers.RetryAfter!.Delta.Should().Be(TimeSpan.FromSeconds(7));
+
+        // An expected outage is a one-line warning, not an error with a stack trace.
+        var record = app.Services.GetRequiredService<FakeLogCollector>().GetSnapshot().Should().ContainSingle(r => r.Id.Id == 1703).Subject;
+        record.Level.Should().Be(LogLevel.Warning);
+        record.Exception.Should().BeNull();
     }
 
     [Test]
