@@ -85,8 +85,7 @@ public static class CollectorServiceCollectionExtensions
 
         services.TryAddSingleton<InMemoryRecentEventStore>();
         services.TryAddSingleton<IRecentEventStore>(sp => sp.GetRequiredService<InMemoryRecentEventStore>());
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IBatchCommitObserver, InMemoryRecentEventStore>(
-            sp => sp.GetRequiredService<InMemoryRecentEventStore>()));
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IBatchCommitObserver, RecentEventsObserver>());
 
         services.TryAddSingleton<PrivacyMetrics>();
         services.TryAddSingleton(sp => new JsonRedactor(sp.GetRequiredService<IOptions<CollectorOptions>>().Value.Privacy));

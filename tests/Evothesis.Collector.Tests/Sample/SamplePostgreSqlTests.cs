@@ -2,9 +2,11 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using Evothesis.Collector.Sinks.Recent;
 using Evothesis.Collector.Tests.Support;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 
 namespace Evothesis.Collector.Tests.Sample;
@@ -65,6 +67,8 @@ public sealed class SamplePostgreSqlTests
         purchase.GetProperty("eventType").GetString().Should().Be("purchase");
         purchase.GetProperty("event_data").GetProperty("value").GetDecimal().Should().Be(299.99m);
         purchase.GetProperty("sessionId").GetString().Should().Be("sess_123");
+        var ring = _factory.Services.GetRequiredService<InMemoryRecentEventStore>();
+        (await ring.GetRecentAsync(10, null, CancellationToken.None)).Should().BeEmpty("PostgreSQL serves recent events, so the in-memory ring is not kept");
 
         var health = await client.GetAsync("/health");
         health.StatusCode.Should().Be(HttpStatusCode.OK);

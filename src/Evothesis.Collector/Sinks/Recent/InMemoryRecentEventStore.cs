@@ -8,7 +8,11 @@ namespace Evothesis.Collector.Sinks.Recent;
 /// A ring of the most recently stored events, filled after each batch is written, so
 /// <c>GET /events/recent</c> shows stored values without a database.
 /// </summary>
-internal sealed class InMemoryRecentEventStore : IRecentEventStore, IBatchCommitObserver
+/// <remarks>
+/// Filled by <see cref="RecentEventsObserver"/> only while it is the registered <see cref="IRecentEventStore"/>; a
+/// sink with its own store (PostgreSQL) replaces it, and the ring then stays empty.
+/// </remarks>
+internal sealed class InMemoryRecentEventStore : IRecentEventStore
 {
     private readonly CollectedEvent[] _ring;
     private readonly Lock _lock = new();
@@ -22,7 +26,7 @@ internal sealed class InMemoryRecentEventStore : IRecentEventStore, IBatchCommit
         _ring = new CollectedEvent[options.Value.RecentEventsCapacity];
     }
 
-    public void OnCommitted(EventBatch batch)
+    public void Add(EventBatch batch)
     {
         lock (_lock)
         {
@@ -53,4 +57,12 @@ internal sealed class InMemoryRecentEventStore : IRecentEventStore, IBatchCommit
 
         return ValueTask.FromResult<IReadOnlyList<CollectedEvent>>(result);
     }
+}
+
+/// <summary>Feeds committed batches to the in-memory ring when that ring is what serves recent events.</summary>
+internal sealed class RecentEventsObserver(IRecentEventStore store) : IBatchCommitObserver
+{
+    private readonly InMemoryRecentEventStore? _ring = store as InMemoryRecentEventStore;
+
+    public void OnCommitted(EventBatch batch) => _ring?.Add(batch);
 }
