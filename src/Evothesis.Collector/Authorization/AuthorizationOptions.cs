@@ -24,6 +24,21 @@ public sealed class AuthorizationOptions
     public string ClientsFile { get; set; } = "clients.json";
 
     /// <summary>
+    /// Gets or sets a value indicating whether the clients file is read again when it changes, so domains can be
+    /// added or a client's rules changed without a restart. A changed file that is not valid, or a file that was
+    /// removed, is refused (logged as an error) and the last valid one stays in force. The default is
+    /// <see langword="true"/>.
+    /// </summary>
+    public bool ReloadClientsFileOnChange { get; set; } = true;
+
+    /// <summary>
+    /// Gets or sets how often the clients file is checked for a change (its size and last write time). Checking
+    /// works on every file system, including mounted volumes whose files are replaced by a symbolic link swap, and
+    /// holds no inotify instance. The default is 2 seconds.
+    /// </summary>
+    public TimeSpan ClientsFileCheckInterval { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
     /// Gets or sets a value indicating whether requests must name their site with an <c>Origin</c> or
     /// <c>Referer</c> header. Off by default so server-to-server senders and curl can name it in the body
     /// (<c>siteId</c>); turn it on for browser-only deployments.

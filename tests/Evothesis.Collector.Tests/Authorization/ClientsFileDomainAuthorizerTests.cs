@@ -2,6 +2,8 @@ using Evothesis.Collector.Authorization;
 using Evothesis.Collector.Authorization.Internal;
 using Evothesis.Collector.Tests.Support;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Logging.Testing;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Evothesis.Collector.Tests.Authorization;
 
@@ -63,13 +65,128 @@ public class ClientsFileDomainAuthorizerTests
     {
         var path = Path.Combine(_dir.Path, "clients.json");
         File.WriteAllText(path, """{"localhost":{"client_id":"client_test"}}""");
-        var authorizer = new ClientsFileDomainAuthorizer(
+        using var authorizer = new ClientsFileDomainAuthorizer(
             Microsoft.Extensions.Options.Options.Create(new CollectorOptions { Authorization = { ClientsFile = path } }),
             new CollectorPaths(),
+            TimeProvider.System,
             NullLogger<ClientsFileDomainAuthorizer>.Instance);
 
         (await authorizer.AuthorizeAsync("localhost", default)).Status.Should().Be(DomainAuthorizationStatus.Authorized);
         (await authorizer.AuthorizeAsync("evil.com", default)).Status.Should().Be(DomainAuthorizationStatus.Unauthorized);
+    }
+
+    [Test]
+    public async Task ChangedFile_IsReadAgainAtTheNextCheck()
+    {
+        var (authorizer, time, _) = Watch("""{"localhost":{"client_id":"client_test"}}""");
+        using var _ = authorizer;
+
+        Rewrite("""{"localhost":{"client_id":"client_test"},"shop.example":{"client_id":"client_shop","privacy_level":"gdpr","ip_collection":{"enabled":false}}}""");
+        (await authorizer.AuthorizeAsync("shop.example", default)).Status.Should().Be(DomainAuthorizationStatus.Unauthorized, "not checked yet");
+        time.Advance(TimeSpan.FromSeconds(2));
+
+        var shop = await authorizer.AuthorizeAsync("shop.example", default);
+        shop.Status.Should().Be(DomainAuthorizationStatus.Authorized);
+        shop.Client!.ClientId.Should().Be("client_shop");
+        (await authorizer.FindClientAsync("client_shop", default))!.PrivacyLevel.Should().Be(PrivacyLevel.Gdpr);
+        (await authorizer.AuthorizeAsync("localhost", default)).Status.Should().Be(DomainAuthorizationStatus.Authorized);
+    }
+
+    [Test]
+    public async Task ChangedFileThatIsInvalid_IsRefusedAndThePreviousOneStaysInForce()
+    {
+        var (authorizer, time, logs) = Watch("""{"localhost":{"client_id":"client_test","ip_collection":{"enabled":true,"hash_required":true,"salt":"s3cret-salt"}}}""");
+        using var _ = authorizer;
+
+        Rewrite("""{"localhost":{"client_id":"client_test","privacy_level":"strictest"},"new.example":{"client_id":"c"}}""");
+        time.Advance(TimeSpan.FromSeconds(2));
+
+        (await authorizer.AuthorizeAsync("localhost", default)).Client!.IpCollection.Salt.Should().Be("s3cret-salt");
+        (await authorizer.AuthorizeAsync("new.example", default)).Status.Should().Be(DomainAuthorizationStatus.Unauthorized);
+        var refused = logs.GetSnapshot().Should().ContainSingle(r => r.Id.Id == 1122).Subject;
+        refused.Level.Should().Be(Microsoft.Extensions.Logging.LogLevel.Error);
+        refused.Exception!.Message.Should().Contain("strictest");
+        logs.GetSnapshot().Should().NotContain(r => r.Message.Contains("s3cret-salt") || (r.Exception != null && r.Exception.ToString().Contains("s3cret-salt")));
+
+        // Fixed: read again.
+        Rewrite("""{"localhost":{"client_id":"client_test"},"new.example":{"client_id":"c"}}""");
+        time.Advance(TimeSpan.FromSeconds(2));
+        (await authorizer.AuthorizeAsync("new.example", default)).Status.Should().Be(DomainAuthorizationStatus.Authorized);
+    }
+
+    [Test]
+    public async Task RemovedFile_IsRefusedAndThePreviousOneStaysInForce()
+    {
+        var (authorizer, time, logs) = Watch("""{"localhost":{"client_id":"client_test"}}""");
+        using var _ = authorizer;
+
+        File.Delete(Path.Combine(_dir.Path, "clients.json"));
+        time.Advance(TimeSpan.FromSeconds(2));
+
+        (await authorizer.AuthorizeAsync("localhost", default)).Status.Should().Be(DomainAuthorizationStatus.Authorized);
+        logs.GetSnapshot().Should().ContainSingle(r => r.Id.Id == 1122);
+    }
+
+    [Test]
+    public async Task ReloadTurnedOff_KeepsTheFileReadAtStart()
+    {
+        var (authorizer, time, _) = Watch("""{"localhost":{"client_id":"client_test"}}""", reload: false);
+        using var _ = authorizer;
+
+        Rewrite("""{"shop.example":{"client_id":"client_shop"}}""");
+        time.Advance(TimeSpan.FromSeconds(10));
+
+        (await authorizer.AuthorizeAsync("shop.example", default)).Status.Should().Be(DomainAuthorizationStatus.Unauthorized);
+        (await authorizer.AuthorizeAsync("localhost", default)).Status.Should().Be(DomainAuthorizationStatus.Authorized);
+    }
+
+    [Test]
+    public async Task ChangedFile_WithTheSystemClock_IsPickedUp()
+    {
+        var path = Path.Combine(_dir.Path, "clients.json");
+        File.WriteAllText(path, """{"localhost":{"client_id":"client_test"}}""");
+        using var authorizer = new ClientsFileDomainAuthorizer(
+            Microsoft.Extensions.Options.Options.Create(new CollectorOptions
+            {
+                Authorization = { ClientsFile = path, ClientsFileCheckInterval = TimeSpan.FromMilliseconds(50) },
+            }),
+            new CollectorPaths(),
+            TimeProvider.System,
+            NullLogger<ClientsFileDomainAuthorizer>.Instance);
+
+        Rewrite("""{"shop.example":{"client_id":"client_shop"}}""");
+
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while ((await authorizer.AuthorizeAsync("shop.example", default)).Status != DomainAuthorizationStatus.Authorized && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+        }
+
+        (await authorizer.AuthorizeAsync("shop.example", default)).Status.Should().Be(DomainAuthorizationStatus.Authorized);
+        (await authorizer.AuthorizeAsync("localhost", default)).Status.Should().Be(DomainAuthorizationStatus.Unauthorized);
+    }
+
+    private (ClientsFileDomainAuthorizer Authorizer, FakeTimeProvider Time, FakeLogCollector Logs) Watch(string json, bool reload = true)
+    {
+        var path = Path.Combine(_dir.Path, "clients.json");
+        File.WriteAllText(path, json);
+        var time = new FakeTimeProvider();
+        var logger = new FakeLogger<ClientsFileDomainAuthorizer>();
+        var authorizer = new ClientsFileDomainAuthorizer(
+            Microsoft.Extensions.Options.Options.Create(new CollectorOptions { Authorization = { ClientsFile = path, ReloadClientsFileOnChange = reload } }),
+            new CollectorPaths(),
+            time,
+            logger);
+        return (authorizer, time, logger.Collector);
+    }
+
+    // A new last write time even on file systems with a coarse clock, so the change is always seen.
+    private void Rewrite(string json)
+    {
+        var path = Path.Combine(_dir.Path, "clients.json");
+        var before = File.GetLastWriteTimeUtc(path);
+        File.WriteAllText(path, json);
+        File.SetLastWriteTimeUtc(path, before.AddSeconds(1));
     }
 
     private System.Collections.Frozen.FrozenDictionary<string, DomainAuthorization> Load(string json)

@@ -70,4 +70,7 @@ internal static partial class AuthorizationLog
 
     [LoggerMessage(1121, LogLevel.Warning, "A client lookup was refused before reaching pixel-management: the value ({Length} characters) is not a plain client id")]
     public static partial void InvalidClientId(ILogger logger, int length);
+
+    [LoggerMessage(1122, LogLevel.Error, "The changed clients file '{Path}' was refused; the previous one stays in force.")]
+    public static partial void ClientsFileRefused(ILogger logger, string path, Exception exception);
 }

@@ -7,31 +7,80 @@ namespace Evothesis.Collector.Authorization.Internal;
 
 /// <summary>
 /// The embedded authorizer: a JSON file mapping domains to client configurations, for development and
-/// for deployments without pixel-management. Loaded once at start; a broken file stops the start.
-/// Also the default <see cref="IClientDirectory"/>: the same file answers lookups by client id.
+/// for deployments without pixel-management. Loaded at start, where a broken file stops the start, and again
+/// when it changes (<see cref="AuthorizationOptions.ReloadClientsFileOnChange"/>, checked every
+/// <see cref="AuthorizationOptions.ClientsFileCheckInterval"/>), where a broken or removed file is refused and the
+/// last valid one stays in force. Also the default <see cref="IClientDirectory"/>: the same file answers lookups by
+/// client id.
 /// </summary>
-internal sealed class ClientsFileDomainAuthorizer : IDomainAuthorizer, IClientDirectory
+internal sealed class ClientsFileDomainAuthorizer : IDomainAuthorizer, IClientDirectory, IDisposable
 {
-    private readonly FrozenDictionary<string, DomainAuthorization> _clients;
-    private readonly FrozenDictionary<string, ClientConfig> _byClientId;
+    private readonly string _path;
+    private readonly ILogger _logger;
+    private readonly ITimer? _checkTimer;
+    private readonly Lock _reloadLock = new();
+    private volatile Snapshot _current;
+    private FileStamp _stamp; // guarded by _reloadLock
 
-    public ClientsFileDomainAuthorizer(IOptions<CollectorOptions> options, CollectorPaths paths, ILogger<ClientsFileDomainAuthorizer> logger)
+    public ClientsFileDomainAuthorizer(
+        IOptions<CollectorOptions> options,
+        CollectorPaths paths,
+        TimeProvider timeProvider,
+        ILogger<ClientsFileDomainAuthorizer> logger)
     {
-        var path = paths.Resolve(options.Value.Authorization.ClientsFile);
-        _clients = Load(path, logger);
-        _byClientId = IndexByClientId(_clients);
+        _path = paths.Resolve(options.Value.Authorization.ClientsFile);
+        _logger = logger;
+        _stamp = FileStamp.Of(_path);
+        _current = Snapshot.Of(Load(_path, logger));
+
+        var authorization = options.Value.Authorization;
+        if (authorization.ReloadClientsFileOnChange && authorization.ClientsFileCheckInterval > TimeSpan.Zero)
+        {
+            _checkTimer = timeProvider.CreateTimer(
+                static state => ((ClientsFileDomainAuthorizer)state!).ReloadIfChanged(),
+                this,
+                authorization.ClientsFileCheckInterval,
+                authorization.ClientsFileCheckInterval);
+        }
     }
 
     /// <summary>Gets the domains the file authorizes.</summary>
-    public IEnumerable<string> Domains => _clients.Keys;
+    public IEnumerable<string> Domains => _current.Clients.Keys;
 
     public ValueTask<DomainAuthorization> AuthorizeAsync(string domain, CancellationToken cancellationToken) =>
-        ValueTask.FromResult(_clients.GetValueOrDefault(domain) ?? DomainAuthorization.Unauthorized);
+        ValueTask.FromResult(_current.Clients.GetValueOrDefault(domain) ?? DomainAuthorization.Unauthorized);
 
     public ValueTask<ClientConfig?> FindClientAsync(string clientId, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(clientId);
-        return ValueTask.FromResult(_byClientId.GetValueOrDefault(clientId));
+        return ValueTask.FromResult(_current.ByClientId.GetValueOrDefault(clientId));
+    }
+
+    public void Dispose() => _checkTimer?.Dispose();
+
+    /// <summary>Reads the file again when its size or last write time changed since it was last read.</summary>
+    internal void ReloadIfChanged()
+    {
+        lock (_reloadLock)
+        {
+            // The stamp is taken before reading: a write that lands while the file is read changes it again, so the
+            // next check reads the file once more.
+            var stamp = FileStamp.Of(_path);
+            if (stamp == _stamp)
+            {
+                return;
+            }
+
+            _stamp = stamp;
+            try
+            {
+                _current = Snapshot.Of(Load(_path, _logger, mustExist: true));
+            }
+            catch (Exception ex) when (ex is InvalidOperationException or IOException or UnauthorizedAccessException)
+            {
+                AuthorizationLog.ClientsFileRefused(_logger, _path, ex);
+            }
+        }
     }
 
     // A client usually owns several domains with one configuration. Should the file give its domains
@@ -52,8 +101,13 @@ internal sealed class ClientsFileDomainAuthorizer : IDomainAuthorizer, IClientDi
         return byId.ToFrozenDictionary(StringComparer.Ordinal);
     }
 
-    internal static FrozenDictionary<string, DomainAuthorization> Load(string path, ILogger logger)
+    internal static FrozenDictionary<string, DomainAuthorization> Load(string path, ILogger logger, bool mustExist = false)
     {
+        if (mustExist && !File.Exists(path))
+        {
+            throw new FileNotFoundException("The clients file was removed.", path);
+        }
+
         if (!File.Exists(path))
         {
             AuthorizationLog.ClientsFileMissing(logger, path);
@@ -96,5 +150,21 @@ internal sealed class ClientsFileDomainAuthorizer : IDomainAuthorizer, IClientDi
 
         AuthorizationLog.ClientsFileLoaded(logger, path, clients.Count);
         return clients.ToFrozenDictionary(StringComparer.Ordinal);
+    }
+
+    private readonly record struct FileStamp(bool Exists, long Length, DateTime LastWriteUtc)
+    {
+        public static FileStamp Of(string path)
+        {
+            var file = new FileInfo(path);
+            return file.Exists ? new FileStamp(true, file.Length, file.LastWriteTimeUtc) : default;
+        }
+    }
+
+    private sealed record Snapshot(
+        FrozenDictionary<string, DomainAuthorization> Clients,
+        FrozenDictionary<string, ClientConfig> ByClientId)
+    {
+        public static Snapshot Of(FrozenDictionary<string, DomainAuthorization> clients) => new(clients, IndexByClientId(clients));
     }
 }
