@@ -68,8 +68,8 @@ public static class CollectorBuilderExtensions
 
     /// <summary>
     /// Adds a sink the audit records of <c>hipaa</c> clients are written to. Once any audit sink is added, the
-    /// default (NDJSON files under <c>audit/</c> in the storage folder) is no longer used. A request's events are
-    /// accepted only once every audit sink stored its record.
+    /// default (NDJSON objects under <c>audit/</c> in the client bucket, or in the storage folder without one) is no
+    /// longer used. A request's events are accepted only once every audit sink stored its record.
     /// </summary>
     /// <typeparam name="TSink">The sink type, resolved as a singleton.</typeparam>
     /// <param name="builder">The collector builder.</param>

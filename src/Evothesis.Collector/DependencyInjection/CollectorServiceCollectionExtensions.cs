@@ -4,6 +4,7 @@ using Evothesis.Collector.Authorization.Internal;
 using Evothesis.Collector.Batching;
 using Evothesis.Collector.Diagnostics;
 using Evothesis.Collector.Ingestion;
+using Evothesis.Collector.Privacy;
 using Evothesis.Collector.Privacy.Internal;
 using Evothesis.Collector.Sinks;
 using Evothesis.Collector.Sinks.ObjectStorage;
@@ -92,7 +93,11 @@ public static class CollectorServiceCollectionExtensions
         services.TryAddSingleton<ConsentProcessor>();
         services.TryAddSingleton<RedactionProcessor>();
         services.TryAddSingleton<PrivacyRules>();
-        services.TryAddSingleton<AuditTrail>();
+        services.TryAddSingleton(sp => new AuditTrail(
+            sp.GetServices<IAuditSink>(),
+            sp.GetRequiredService<CollectorObjectStores>(),
+            sp.GetRequiredService<PrivacyMetrics>(),
+            sp.GetRequiredService<ILogger<AuditTrail>>()));
 
         AddObjectStorage(services);
         services.TryAddSingleton<EventBatcher>();

@@ -90,6 +90,29 @@ public sealed class SampleHostObjectStorageTests
         (await response.Content.ReadAsStringAsync()).Should().Contain("urn:evothesis:collector:write-failed");
     }
 
+    [Test]
+    public async Task HipaaEvents_ClientBucketConfigured_LeaveTheirAuditRecordsInTheClientBucket()
+    {
+        var clientBucket = await _server.CreateBucketAsync("client");
+        using var app = WithS3(new CollectorApplication(), _server, clientBucket, backupBucket: null);
+
+        var response = await app.PostAsync("""{"eventType":"pageview","sessionId":"s-1","siteId":"clinic.example","consent":"granted","page_data":{"url":"https://clinic.example/book"}}""");
+
+        response.StatusCode.Should().Be(HttpStatusCode.Accepted);
+        var keys = await _server.ListKeysAsync(clientBucket);
+        keys.Should().HaveCount(2);
+        keys.Should().ContainSingle(k => k.StartsWith("client_id=client_clinic_demo/", StringComparison.Ordinal));
+        var auditKey = keys.Should().ContainSingle(k => k.StartsWith("audit/client_id=client_clinic_demo/", StringComparison.Ordinal)).Subject;
+        using var s3 = _server.CreateClient();
+        using var auditObject = await s3.GetObjectAsync(clientBucket, auditKey);
+        await using var gzip = new System.IO.Compression.GZipStream(auditObject.ResponseStream, System.IO.Compression.CompressionMode.Decompress);
+        using var reader = new StreamReader(gzip);
+        using var record = System.Text.Json.JsonDocument.Parse((await reader.ReadToEndAsync()).Trim());
+        record.RootElement.GetProperty("client_id").GetString().Should().Be("client_clinic_demo");
+        record.RootElement.GetProperty("event_count").GetInt32().Should().Be(1);
+        app.Storage.Files().Should().BeEmpty("with a client bucket nothing, not even an audit record, is left on the local disk");
+    }
+
     public static CollectorApplication WithS3(CollectorApplication app, S3TestServer server, string clientBucket, string? backupBucket) =>
         app.WithSetting("CLIENT_S3_BUCKET", clientBucket)
             .WithSetting("BACKUP_S3_BUCKET", backupBucket)

@@ -6,9 +6,9 @@ namespace Evothesis.Collector.Privacy.Internal;
 
 /// <summary>
 /// Writes the audit records of a batch to every audit sink: those the host registered, or, when it registered
-/// none, the default NDJSON files under <c>audit/</c> in the local storage folder. The batcher writes a batch's
-/// records before its events and refuses the audited requests when this fails, so a stored hipaa event always
-/// has its record.
+/// none, the default: NDJSON objects under <c>audit/</c> in the client bucket when one is configured, else in the
+/// local storage folder, beside the event files either way. The batcher writes a batch's records before its
+/// events and refuses the audited requests when this fails, so a stored hipaa event always has its record.
 /// </summary>
 internal sealed class AuditTrail
 {
@@ -21,15 +21,28 @@ internal sealed class AuditTrail
 
     public AuditTrail(
         IEnumerable<IAuditSink> registered,
+        CollectorObjectStores stores,
+        PrivacyMetrics metrics,
+        ILogger<AuditTrail> logger)
+        : this(registered, () => stores.ClientBucket ?? stores.LocalFolder, metrics, logger)
+    {
+    }
+
+    /// <summary>With the local folder of the options as the default store; for tests.</summary>
+    internal AuditTrail(
+        IEnumerable<IAuditSink> registered,
         IOptions<CollectorOptions> options,
         CollectorPaths paths,
         PrivacyMetrics metrics,
         ILogger<AuditTrail> logger)
+        : this(registered, () => new LocalFolderObjectStore(paths.Resolve(options.Value.Storage.Path)), metrics, logger)
+    {
+    }
+
+    private AuditTrail(IEnumerable<IAuditSink> registered, Func<IObjectStore> defaultStore, PrivacyMetrics metrics, ILogger<AuditTrail> logger)
     {
         var sinks = registered.ToArray();
-        _sinks = sinks.Length > 0
-            ? sinks
-            : [new ObjectStorageAuditSink(new LocalFolderObjectStore(paths.Resolve(options.Value.Storage.Path)))];
+        _sinks = sinks.Length > 0 ? sinks : [new ObjectStorageAuditSink(defaultStore())];
         _metrics = metrics;
         _logger = logger;
     }
