@@ -65,6 +65,17 @@ public sealed class PostgreSqlSinkOptions
     public int PartitionsAhead { get; set; } = 7;
 
     /// <summary>
+    /// Gets or sets how many UTC days of events are kept: with a value of N, the daily partitions of days before the
+    /// last N (today included) are dropped by the hourly maintenance, a day at a time (<c>DROP TABLE</c>, no row-by-row
+    /// delete). Only partitions named as the collector names them (<c>events_pYYYYMMDD</c>) are dropped, and only
+    /// with <see cref="ManagePartitions"/> on; the audit table is never touched. Events replayed from a backup for a
+    /// day before the window are dropped again at the next maintenance. The default is <see langword="null"/>: keep
+    /// everything.
+    /// </summary>
+    [Range(1, 36_500)]
+    public int? RetentionDays { get; set; }
+
+    /// <summary>
     /// Gets or sets how many connections one large batch is written over at once. The default, 1, writes every batch
     /// with one <c>COPY</c> in one transaction: a batch is stored whole or not at all. PostgreSQL runs each
     /// <c>COPY</c> on one server process, so a single <c>COPY</c> uses one core of the database server; with a value

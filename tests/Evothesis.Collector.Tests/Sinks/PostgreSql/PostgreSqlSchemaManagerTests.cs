@@ -8,7 +8,11 @@ namespace Evothesis.Collector.Tests.Sinks.PostgreSql;
 public sealed class PostgreSqlSchemaManagerTests
 {
     private static readonly DateTimeOffset Now = new(2027, 2, 27, 22, 15, 0, TimeSpan.Zero);
-    private readonly FakeTimeProvider _time = new(Now);
+    private FakeTimeProvider _time = null!;
+
+    // NUnit runs every test on one fixture instance: each test gets its own clock, as some advance it.
+    [SetUp]
+    public void SetUp() => _time = new FakeTimeProvider(Now);
 
     [Test]
     public async Task MaintainAsync_FreshDatabase_CreatesTablesAndPartitionsForTodayAndTheDaysAhead()
@@ -52,6 +56,32 @@ public sealed class PostgreSqlSchemaManagerTests
         await host.Schema.MaintainAsync(CancellationToken.None);
 
         (await PartitionsAsync(host)).Should().Equal("events_p20270227", "events_p20270228", "events_p20270301");
+    }
+
+    [Test]
+    public async Task MaintainAsync_RetentionDays_DropsThePartitionsOfOlderDaysOnly()
+    {
+        await using var host = await CreateHostAsync(o => (o.PartitionsAhead, o.RetentionDays) = (1, 3));
+        await host.Schema.EnsureTablesAsync(CancellationToken.None);
+        await host.Schema.EnsurePartitionsAsync([new DateOnly(2027, 2, 20), new DateOnly(2027, 2, 24), new DateOnly(2027, 2, 25)], CancellationToken.None);
+        await host.Sink.WriteAsync(TestEvents.Batch(TestEvents.Create(receivedAt: new DateTimeOffset(2027, 2, 24, 12, 0, 0, TimeSpan.Zero))), CancellationToken.None);
+        await host.Sink.WriteAsync(TestEvents.Batch(TestEvents.Create(receivedAt: new DateTimeOffset(2027, 2, 25, 0, 0, 0, TimeSpan.Zero))), CancellationToken.None);
+        await host.ExecuteAsync("CREATE TABLE events_archive PARTITION OF events FOR VALUES FROM ('2020-01-01') TO ('2020-01-02')");
+
+        await host.Schema.MaintainAsync(CancellationToken.None);
+
+        // Today is 2027-02-27: the last 3 days are the 25th to the 27th. A table the collector did not name stays.
+        (await PartitionsAsync(host)).Should().Equal("events_archive", "events_p20270225", "events_p20270227", "events_p20270228");
+        (await host.CountAsync()).Should().Be(1);
+        host.Logs.GetSnapshot().Where(r => r.Id.Id == 1507).Select(r => r.Message).Should().BeEquivalentTo(
+            "Dropped PostgreSQL partition events_p20270220: older than the 3 days kept",
+            "Dropped PostgreSQL partition events_p20270224: older than the 3 days kept");
+
+        // A late write for a dropped day recreates its partition; the next maintenance drops it again.
+        await host.Sink.WriteAsync(TestEvents.Batch(TestEvents.Create(receivedAt: new DateTimeOffset(2027, 2, 24, 13, 0, 0, TimeSpan.Zero))), CancellationToken.None);
+        (await PartitionsAsync(host)).Should().Contain("events_p20270224");
+        await host.Schema.MaintainAsync(CancellationToken.None);
+        (await PartitionsAsync(host)).Should().NotContain("events_p20270224");
     }
 
     [Test]

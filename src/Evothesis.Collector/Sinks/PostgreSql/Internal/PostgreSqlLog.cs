@@ -27,4 +27,7 @@ internal static partial class PostgreSqlLog
 
     [LoggerMessage(1506, LogLevel.Debug, "Batch of {Count} events written to PostgreSQL on the careful path: {Inserted} inserted, {Duplicates} duplicates, {Dropped} dropped")]
     public static partial void CarefulWrite(ILogger logger, int count, int inserted, int duplicates, int dropped);
+
+    [LoggerMessage(1507, LogLevel.Information, "Dropped PostgreSQL partition {Partition}: older than the {RetentionDays} days kept")]
+    public static partial void PartitionDropped(ILogger logger, string partition, int retentionDays);
 }

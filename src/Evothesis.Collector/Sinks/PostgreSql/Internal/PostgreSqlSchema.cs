@@ -136,6 +136,19 @@ internal sealed class PostgreSqlSchema
     }
 
     /// <summary>Lists the events table's partitions by name.</summary>
+    /// <summary>The day of a partition the collector named, or <see langword="null"/> for any other table.</summary>
+    public DateOnly? DayOfPartition(string partitionName)
+    {
+        var prefix = EventsTableName + "_p";
+        return partitionName.Length == prefix.Length + 8
+            && partitionName.StartsWith(prefix, StringComparison.Ordinal)
+            && DateOnly.TryParseExact(partitionName.AsSpan(prefix.Length), "yyyyMMdd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var day)
+                ? day
+                : null;
+    }
+
+    public string DropPartitionScript(DateOnly day) => $"DROP TABLE IF EXISTS {Qualify(PartitionName(day))};\n";
+
     public string ListPartitionsQuery() =>
         $"SELECT c.relname FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid " +
         $"WHERE i.inhparent = to_regclass({Literal(Events)})";

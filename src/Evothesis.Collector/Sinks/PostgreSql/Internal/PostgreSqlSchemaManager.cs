@@ -38,7 +38,10 @@ internal sealed class PostgreSqlSchemaManager : IDisposable
 
     public PostgreSqlSchema Schema { get; }
 
-    /// <summary>Creates the tables, today's partition and <see cref="PostgreSqlSinkOptions.PartitionsAhead"/> more.</summary>
+    /// <summary>
+    /// Creates the tables, today's partition and <see cref="PostgreSqlSinkOptions.PartitionsAhead"/> more, and drops
+    /// the partitions older than <see cref="PostgreSqlSinkOptions.RetentionDays"/>.
+    /// </summary>
     public async Task MaintainAsync(CancellationToken cancellationToken)
     {
         await EnsureTablesAsync(cancellationToken).ConfigureAwait(false);
@@ -50,6 +53,10 @@ internal sealed class PostgreSqlSchemaManager : IDisposable
         }
 
         await EnsurePartitionsAsync(days, cancellationToken).ConfigureAwait(false);
+        if (_options.RetentionDays is { } retentionDays && _options.ManagePartitions)
+        {
+            await DropPartitionsBeforeAsync(today.AddDays(1 - retentionDays), retentionDays, cancellationToken).ConfigureAwait(false);
+        }
     }
 
     public async ValueTask EnsureTablesAsync(CancellationToken cancellationToken)
@@ -128,6 +135,39 @@ internal sealed class PostgreSqlSchemaManager : IDisposable
     }
 
     public void Dispose() => _gate.Dispose();
+
+    private async Task DropPartitionsBeforeAsync(DateOnly firstKept, int retentionDays, CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var expired = new List<DateOnly>();
+            foreach (var name in await ListPartitionsAsync(cancellationToken).ConfigureAwait(false))
+            {
+                if (Schema.DayOfPartition(name) is { } day && day < firstKept)
+                {
+                    expired.Add(day);
+                }
+            }
+
+            if (expired.Count == 0)
+            {
+                return;
+            }
+
+            expired.Sort();
+            await RunLockedAsync(string.Concat(expired.Select(Schema.DropPartitionScript)), cancellationToken).ConfigureAwait(false);
+            foreach (var day in expired)
+            {
+                _knownPartitions.TryRemove(day, out _);
+                PostgreSqlLog.PartitionDropped(_logger, Schema.PartitionName(day), retentionDays);
+            }
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
 
     /// <summary>Forgets what is known about the database, so the next write checks again.</summary>
     public void Forget()
