@@ -277,6 +277,44 @@ public class CollectRequestParserTests
     }
 
     [Test]
+    public void Parse_MoreEventsThanTheLimitBeforeTheEventType_IsRefusedWith413()
+    {
+        var limits = new RequestLimitsOptions { MaxEventsPerBatch = 3 };
+        var body = """{"siteId":"localhost","events":[""" + string.Join(',', Enumerable.Repeat("""{"eventType":"x"}""", 4)) + """],"eventType":"batch"}""";
+
+        FluentActions.Invoking(() => Parse(body, limits)).Should().Throw<CollectorProblemException>().Which.Status.Should().Be(413);
+    }
+
+    [TestCase(true)]
+    [TestCase(false)]
+    public void Parse_SingleEventWithALongEventsField_KeepsItAsACustomField(bool eventTypeFirst)
+    {
+        var limits = new RequestLimitsOptions { MaxEventsPerBatch = 3 };
+        var items = string.Join(',', Enumerable.Range(0, 10).Select(i => $$"""{"n":{{i}}}"""));
+        var body = eventTypeFirst
+            ? $$"""{"eventType":"survey","siteId":"localhost","events":[{{items}}]}"""
+            : $$"""{"siteId":"localhost","events":[{{items}}],"eventType":"survey"}""";
+
+        var parsed = Parse(body, limits).Events.Should().ContainSingle().Subject;
+
+        parsed.EventType.Should().Be("survey");
+        var events = parsed.CustomData.ToJsonElement().GetProperty("events");
+        events.GetArrayLength().Should().Be(10);
+        events[9].GetProperty("n").GetInt32().Should().Be(9);
+    }
+
+    [Test]
+    public void Parse_SingleEventWithAnUnstorableValuePastTheBatchLimit_IsRefused()
+    {
+        var limits = new RequestLimitsOptions { MaxEventsPerBatch = 3 };
+        var body = """{"siteId":"localhost","events":[1,2,3,"a\u0000b"],"eventType":"survey"}""";
+
+        FluentActions.Invoking(() => Parse(body, limits)).Should().Throw<CollectorProblemException>()
+            .Which.Type.Should().Be(ProblemTypes.MalformedBody);
+        Parse(body.Replace("\\u0000", "-", StringComparison.Ordinal), limits).Events.Should().ContainSingle("the same body without it is accepted");
+    }
+
+    [Test]
     public void Parse_DefaultEventLimitIs500()
     {
         var body = """{"eventType":"batch","siteId":"localhost","events":[""" + string.Join(',', Enumerable.Repeat("""{"eventType":"x"}""", 501)) + "]}";

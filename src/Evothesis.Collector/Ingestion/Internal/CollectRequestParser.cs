@@ -86,6 +86,15 @@ internal sealed class CollectRequestParser
         }
 
         var isBatch = string.Equals(envelope.EventType, "batch", StringComparison.OrdinalIgnoreCase);
+        if (isBatch && envelope.EventsOverflow)
+        {
+            throw new CollectorProblemException(
+                413,
+                ProblemTypes.TooManyEvents,
+                "Too many events",
+                $"A batch may carry at most {_limits.MaxEventsPerBatch} events.");
+        }
+
         if (_unstorable is not null || (!isBatch && _membersUnstorable))
         {
             throw Problems.Malformed($"The body is invalid: {RejectionReasons.Describe(_unstorable ?? RejectionReasons.InvalidCharacter)}.");
@@ -309,7 +318,7 @@ internal sealed class CollectRequestParser
                 f.EventsIsArray = reader.TokenType == JsonTokenType.StartArray;
                 if (f.EventsIsArray)
                 {
-                    ReadMembers(ref reader, f.Members!);
+                    f.EventsOverflow = ReadMembers(ref reader, f.Members!);
                 }
                 else
                 {
@@ -328,18 +337,20 @@ internal sealed class CollectRequestParser
         }
     }
 
-    private void ReadMembers(ref Utf8JsonReader reader, List<Member> members)
+    // Returns whether the array holds more items than a batch may: whether that is an error is known only once the
+    // envelope's eventType is read, which may come after the array (a single event may have an 'events' field of any
+    // length). Items past the limit are checked like any value but not kept.
+    private bool ReadMembers(ref Utf8JsonReader reader, List<Member> members)
     {
         var index = 0;
+        var overflow = false;
         while (Next(ref reader) && reader.TokenType != JsonTokenType.EndArray)
         {
             if (index == _limits.MaxEventsPerBatch)
             {
-                throw new CollectorProblemException(
-                    413,
-                    ProblemTypes.TooManyEvents,
-                    "Too many events",
-                    $"A batch may carry at most {_limits.MaxEventsPerBatch} events.");
+                overflow = true;
+                SkipValue(ref reader);
+                continue;
             }
 
             var outerUnstorable = _unstorable;
@@ -365,6 +376,8 @@ internal sealed class CollectRequestParser
             _unstorable = outerUnstorable;
             members.Add(new Member(index++, fields, reason));
         }
+
+        return overflow;
     }
 
     private void ReadTimestamp(ref Utf8JsonReader reader, out string? text, out DateTimeOffset? value)
@@ -722,6 +735,7 @@ internal sealed class CollectRequestParser
         public List<Member>? Members;
         public CustomProperty? EventsArray;
         public bool EventsIsArray;
+        public bool EventsOverflow;
 
         public readonly string? RejectReason()
         {
