@@ -22,4 +22,7 @@ internal static partial class BatchingLog
 
     [LoggerMessage(1305, LogLevel.Critical, "The batch flusher failed unexpectedly and restarts")]
     public static partial void FlusherFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(1306, LogLevel.Warning, "The events of {Clients} client(s) were not written ({Failed} of {Total} events of the batch): their requests are refused, the other clients' were written")]
+    public static partial void ClientsFailed(ILogger logger, int clients, int failed, int total);
 }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.ExceptionServices;
 using System.Threading.Channels;
 using Evothesis.Collector.Diagnostics;
 using Evothesis.Collector.Events;
@@ -311,6 +312,31 @@ internal sealed class EventBatcher : IAsyncDisposable
             failure = ex;
         }
 
+        if (failure is ClientWriteException partial)
+        {
+            // Some clients' events are stored by every sink and others not: acknowledge the former, refuse the latter.
+            var failed = pending.FindAll(item => item.Events.Any(e => partial.FailedClientIds.Contains(e.ClientId)));
+            pending.RemoveAll(failed.Contains);
+            BatchingLog.ClientsFailed(_logger, partial.FailedClientIds.Count, failed.Sum(item => item.Events.Count), batch.Count);
+            FailAll(failed, partial, "sink_failure");
+            if (pending.Count == 0)
+            {
+                _lastWriteFailed = true;
+                activity?.SetStatus(ActivityStatusCode.Error);
+                return;
+            }
+
+            var written = new List<CollectedEvent>(batch.Count);
+            foreach (var item in pending)
+            {
+                written.AddRange(item.Events);
+            }
+
+            batch = new EventBatch(batch.Id, batch.CreatedAt, written);
+            count = written.Count;
+            failure = null;
+        }
+
         _lastWriteFailed = failure is not null;
         if (failure is null)
         {
@@ -426,7 +452,22 @@ internal sealed class EventBatcher : IAsyncDisposable
             writes[i] = WriteToSinkAsync(_sinks[i], batch);
         }
 
-        await Task.WhenAll(writes).ConfigureAwait(false);
+        try
+        {
+            await Task.WhenAll(writes).ConfigureAwait(false);
+        }
+        catch (Exception first)
+        {
+            // When every failing sink failed only some clients, only those clients' requests fail.
+            var failures = writes.Where(w => w.IsFaulted).Select(w => w.Exception!.InnerException!).ToList();
+            if (failures.Count > 0 && failures.All(f => f is ClientWriteException))
+            {
+                throw new ClientWriteException(failures.SelectMany(f => ((ClientWriteException)f).FailedClientIds), first);
+            }
+
+            // A sink that failed the whole batch fails it, whichever failure came first.
+            ExceptionDispatchInfo.Throw(failures.FirstOrDefault(f => f is not ClientWriteException) ?? first);
+        }
     }
 
     private async Task WriteToSinkAsync(IEventSink sink, EventBatch batch)

@@ -8,7 +8,8 @@ namespace Evothesis.Collector.Sinks;
 /// </summary>
 /// <remarks>
 /// A write either stores the whole batch or throws; a sink must not report success for events it did not
-/// store. The same batch (same <see cref="EventBatch.Id"/>) may be written again after a failure, so writes
+/// store. A sink that stored every event of some clients and none of others may throw
+/// <see cref="ClientWriteException"/> naming the latter: only their requests are then refused. The same batch (same <see cref="EventBatch.Id"/>) may be written again after a failure, so writes
 /// should be idempotent per batch. Writes are never concurrent for one sink.
 /// </remarks>
 public interface IEventSink

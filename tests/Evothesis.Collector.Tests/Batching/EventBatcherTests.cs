@@ -221,6 +221,59 @@ public class EventBatcherTests
     }
 
     [Test]
+    public async Task SinkFailingSomeClients_RefusesOnlyTheirRequests_AndWritesTheRest()
+    {
+        var observer = new RecordingObserver();
+        var partial = new ClientFailingSink("client_b");
+        var good = new InMemoryEventSink();
+        await using var batcher = Create([partial, good], o => o.BatchSize = 4, observer);
+        using var written = new MetricCollector<long>(_meterFactory, CollectorMetrics.MeterName, "evothesis.collector.events.written");
+        batcher.Start();
+
+        batcher.TryEnqueue(TestEvents.Many(2, clientId: "client_a"), out var a);
+        batcher.TryEnqueue(TestEvents.Many(2, clientId: "client_b"), out var b);
+
+        await a!.WaitAsync(Deadline);
+        var failure = await FluentActions.Awaiting(() => b!.WaitAsync(Deadline)).Should().ThrowAsync<BatchWriteException>();
+        failure.Which.Reason.Should().Be("sink_failure");
+        failure.Which.InnerException.Should().BeOfType<ClientWriteException>().Which.FailedClientIds.Should().BeEquivalentTo("client_b");
+        good.Batches.Should().ContainSingle().Which.Events.Should().HaveCount(4, "the sinks were given the whole batch");
+        observer.Batches.Should().ContainSingle().Which.Events.Should().OnlyContain(e => e.ClientId == "client_a").And.HaveCount(2);
+        written.GetMeasurementSnapshot().EvaluateAsCounter().Should().Be(2);
+        batcher.LastWriteFailed.Should().BeFalse();
+        batcher.QueuedEvents.Should().Be(0);
+    }
+
+    [Test]
+    public async Task SinksFailingDifferentClients_RefuseTheRequestsOfEither()
+    {
+        await using var batcher = Create([new ClientFailingSink("client_a"), new ClientFailingSink("client_b")], o => o.BatchSize = 3);
+        batcher.Start();
+
+        batcher.TryEnqueue(TestEvents.Many(1, clientId: "client_a"), out var a);
+        batcher.TryEnqueue(TestEvents.Many(1, clientId: "client_b"), out var b);
+        batcher.TryEnqueue(TestEvents.Many(1, clientId: "client_c"), out var c);
+
+        await c!.WaitAsync(Deadline);
+        await FluentActions.Awaiting(() => a!.WaitAsync(Deadline)).Should().ThrowAsync<BatchWriteException>();
+        await FluentActions.Awaiting(() => b!.WaitAsync(Deadline)).Should().ThrowAsync<BatchWriteException>();
+    }
+
+    [Test]
+    public async Task SinkFailingSomeClients_WithAnotherSinkFailingWhole_FailsEveryRequest()
+    {
+        await using var batcher = Create([new ClientFailingSink("client_b"), new ThrowingEventSink()], o => o.BatchSize = 2);
+        batcher.Start();
+
+        batcher.TryEnqueue(TestEvents.Many(1, clientId: "client_a"), out var a);
+        batcher.TryEnqueue(TestEvents.Many(1, clientId: "client_b"), out var b);
+
+        await FluentActions.Awaiting(() => a!.WaitAsync(Deadline)).Should().ThrowAsync<BatchWriteException>();
+        await FluentActions.Awaiting(() => b!.WaitAsync(Deadline)).Should().ThrowAsync<BatchWriteException>();
+        batcher.LastWriteFailed.Should().BeTrue();
+    }
+
+    [Test]
     public async Task SinkTimeout_CancelsAHangingWrite_AndFailsTheRequests()
     {
         var sink = new BlockingEventSink();
@@ -365,6 +418,20 @@ public class EventBatcherTests
         var signal = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         batcher.WaitingForMoreEvents += () => signal.TrySetResult();
         return signal;
+    }
+
+    // Stores every client's events but those of the given clients, as a sink with a broken dedicated bucket would.
+    private sealed class ClientFailingSink(params string[] failing) : IEventSink
+    {
+        public string Name => "partial";
+
+        public ValueTask WriteAsync(EventBatch batch, CancellationToken cancellationToken)
+        {
+            var failed = batch.Events.Select(e => e.ClientId).Where(failing.Contains).Distinct().ToList();
+            return failed.Count == 0
+                ? ValueTask.CompletedTask
+                : ValueTask.FromException(new ClientWriteException(failed, new IOException("The dedicated bucket is unavailable.")));
+        }
     }
 
     private sealed class RecordingObserver : IBatchCommitObserver

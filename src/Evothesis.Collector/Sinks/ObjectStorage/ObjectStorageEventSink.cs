@@ -3,6 +3,7 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using System.IO.Compression;
 using System.Runtime.CompilerServices;
+using System.Runtime.ExceptionServices;
 using System.Text.Json;
 using Evothesis.Collector.Events;
 using Evothesis.Collector.Events.Internal;
@@ -25,8 +26,9 @@ namespace Evothesis.Collector.Sinks.ObjectStorage;
 /// </para>
 /// <para>
 /// Keys are derived from the batch id, so a retried batch replaces its objects instead of duplicating them.
-/// A write succeeds only when every client's object is stored; a failed write may have stored some of them,
-/// and writing the batch again replaces those.
+/// A write succeeds only when every client's object is stored. When some clients' objects are stored and others
+/// not, it throws <see cref="ClientWriteException"/> naming the failed clients; when none is, the first failure.
+/// Writing the batch again replaces what was stored.
 /// </para>
 /// </remarks>
 public sealed class ObjectStorageEventSink : IEventSink
@@ -99,25 +101,62 @@ public sealed class ObjectStorageEventSink : IEventSink
     public string? Prefix => _prefix;
 
     /// <inheritdoc />
+    /// <exception cref="ClientWriteException">Some clients' objects were stored and others not.</exception>
     public async ValueTask WriteAsync(EventBatch batch, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(batch);
         var groups = GroupByDestination(batch.Events);
+
+        // Every client's object is attempted, so that one client's failing destination (a dedicated bucket that
+        // refuses writes) costs only that client's requests.
+        var failures = new ConcurrentQueue<(ObjectGroup Group, Exception Error)>();
         if (groups.Count == 1 || _maxConcurrentUploads == 1)
         {
             foreach (var group in groups)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                await WriteObjectAsync(batch, group, cancellationToken).ConfigureAwait(false);
+                await TryWriteObjectAsync(batch, group, failures, cancellationToken).ConfigureAwait(false);
             }
+        }
+        else
+        {
+            await Parallel.ForEachAsync(
+                groups,
+                new ParallelOptions { MaxDegreeOfParallelism = _maxConcurrentUploads, CancellationToken = cancellationToken },
+                (group, token) => TryWriteObjectAsync(batch, group, failures, token)).ConfigureAwait(false);
+        }
 
+        if (failures.IsEmpty)
+        {
             return;
         }
 
-        await Parallel.ForEachAsync(
-            groups,
-            new ParallelOptions { MaxDegreeOfParallelism = _maxConcurrentUploads, CancellationToken = cancellationToken },
-            (group, token) => WriteObjectAsync(batch, group, token)).ConfigureAwait(false);
+        cancellationToken.ThrowIfCancellationRequested();
+        var failedClients = failures.Select(f => f.Group.ClientId).ToHashSet(StringComparer.Ordinal);
+        var first = failures.First().Error;
+        if (groups.All(g => failedClients.Contains(g.ClientId)))
+        {
+            // Nothing of the batch is stored for any client: the failure is the batch's.
+            ExceptionDispatchInfo.Throw(first);
+        }
+
+        throw new ClientWriteException(failedClients, first);
+    }
+
+    private async ValueTask TryWriteObjectAsync(
+        EventBatch batch,
+        ObjectGroup group,
+        ConcurrentQueue<(ObjectGroup Group, Exception Error)> failures,
+        CancellationToken cancellationToken)
+    {
+        try
+        {
+            await WriteObjectAsync(batch, group, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            failures.Enqueue((group, ex));
+        }
     }
 
     /// <summary>Encodes events as gzip-compressed NDJSON into a pooled buffer, positioned at the start for reading.</summary>

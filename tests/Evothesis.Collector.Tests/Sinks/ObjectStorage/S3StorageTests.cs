@@ -105,6 +105,24 @@ public sealed class S3StorageTests
     }
 
     [Test]
+    public async Task Collect_DedicatedBucketMissing_RefusesOnlyThatClientsRequests()
+    {
+        var settings = Settings(backup: true);
+        settings["Evothesis:Batching:BatchSize"] = "3";
+        await using var collector = await StartAsync(settings);
+
+        var responses = await collector.PostTogetherAsync(
+            ("gone.example", Event("gone-1", "gone")), ("a.example", Event("a-1", "a")), ("b.example", Event("b-1", "b")));
+
+        responses.Select(r => r.StatusCode).Should().Equal([503, 202, 202], "one client's broken bucket must not fail the others");
+        (await _server.ListKeysAsync(_clientBucket)).Should().HaveCount(2).And.OnlyContain(k => !k.Contains("client_gone", StringComparison.Ordinal));
+        var failure = collector.Logs.GetSnapshot().Should().Contain(r => r.Id.Id == 1301).Subject;
+        failure.Exception.Should().BeOfType<ClientWriteException>().Which.FailedClientIds.Should().BeEquivalentTo("client_gone");
+        failure.Exception!.InnerException.Should().BeOfType<ObjectStoreException>().Which.Error.Should().Be(ObjectStoreError.BucketNotFound);
+        collector.Logs.GetSnapshot().Should().Contain(r => r.Id.Id == 1306);
+    }
+
+    [Test]
     public async Task Collect_ClientBucketMissing_RefusesTheRequestAndLogsWhy()
     {
         var settings = Settings(backup: false);
@@ -232,6 +250,7 @@ public sealed class S3StorageTests
         ["a.example"] = new ClientConfig { ClientId = "client_a" },
         ["b.example"] = new ClientConfig { ClientId = "client_b" },
         ["vip.example"] = new ClientConfig { ClientId = "client_vip", S3Bucket = _vipBucket },
+        ["gone.example"] = new ClientConfig { ClientId = "client_gone", S3Bucket = "missing-dedicated-bucket" },
     };
 
     private Task<ConfiguredCollector> StartAsync(Dictionary<string, string?> settings, Action<IServiceCollection>? services = null) =>
