@@ -65,7 +65,16 @@ internal sealed class ClientsFileDomainAuthorizer : IDomainAuthorizer, IClientDi
         {
             // The stamp is taken before reading: a write that lands while the file is read changes it again, so the
             // next check reads the file once more.
-            var stamp = FileStamp.Of(_path);
+            FileStamp stamp;
+            try
+            {
+                stamp = FileStamp.Of(_path);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                return; // Not readable now: checked again at the next tick.
+            }
+
             if (stamp == _stamp)
             {
                 return;
@@ -76,8 +85,9 @@ internal sealed class ClientsFileDomainAuthorizer : IDomainAuthorizer, IClientDi
             {
                 _current = Snapshot.Of(Load(_path, _logger, mustExist: true));
             }
-            catch (Exception ex) when (ex is InvalidOperationException or IOException or UnauthorizedAccessException)
+            catch (Exception ex)
             {
+                // Runs on a timer: nothing may escape, and the last valid file stays in force.
                 AuthorizationLog.ClientsFileRefused(_logger, _path, ex);
             }
         }
