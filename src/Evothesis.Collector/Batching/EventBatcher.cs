@@ -312,13 +312,16 @@ internal sealed class EventBatcher : IAsyncDisposable
             failure = ex;
         }
 
-        if (failure is ClientWriteException partial)
+        var failed = failure is ClientWriteException partial
+            ? pending.FindAll(item => item.Events.Any(e => partial.FailedClientIds.Contains(e.ClientId)))
+            : null;
+        if (failed is { Count: > 0 })
         {
             // Some clients' events are stored by every sink and others not: acknowledge the former, refuse the latter.
-            var failed = pending.FindAll(item => item.Events.Any(e => partial.FailedClientIds.Contains(e.ClientId)));
+            // (A ClientWriteException naming no client of the batch says nothing usable: the batch fails whole.)
             pending.RemoveAll(failed.Contains);
-            BatchingLog.ClientsFailed(_logger, partial.FailedClientIds.Count, failed.Sum(item => item.Events.Count), batch.Count);
-            FailAll(failed, partial, "sink_failure");
+            BatchingLog.ClientsFailed(_logger, ((ClientWriteException)failure!).FailedClientIds.Count, failed.Sum(item => item.Events.Count), batch.Count);
+            FailAll(failed, failure!, _abort.IsCancellationRequested ? "shutdown" : "sink_failure");
             if (pending.Count == 0)
             {
                 _lastWriteFailed = true;
@@ -458,15 +461,22 @@ internal sealed class EventBatcher : IAsyncDisposable
         }
         catch (Exception first)
         {
-            // When every failing sink failed only some clients, only those clients' requests fail.
+            // When every failing sink failed only some clients, only those clients' requests fail. A sink that was
+            // cancelled (timeout, shutdown) stored nothing: the batch fails whole.
             var failures = writes.Where(w => w.IsFaulted).Select(w => w.Exception!.InnerException!).ToList();
-            if (failures.Count > 0 && failures.All(f => f is ClientWriteException))
+            if (failures.Count > 0 && !writes.Any(w => w.IsCanceled) && failures.All(f => f is ClientWriteException))
             {
                 throw new ClientWriteException(failures.SelectMany(f => ((ClientWriteException)f).FailedClientIds), first);
             }
 
             // A sink that failed the whole batch fails it, whichever failure came first.
-            ExceptionDispatchInfo.Throw(failures.FirstOrDefault(f => f is not ClientWriteException) ?? first);
+            var whole = failures.FirstOrDefault(f => f is not ClientWriteException);
+            if (whole is null && writes.Any(w => w.IsCanceled))
+            {
+                throw new OperationCanceledException("A sink's write was cancelled (timeout or shutdown); the batch is not written.", first);
+            }
+
+            ExceptionDispatchInfo.Throw(whole ?? first);
         }
     }
 

@@ -274,6 +274,40 @@ public class EventBatcherTests
     }
 
     [Test]
+    public async Task SinkFailingSomeClients_WithAnotherSinkTimedOut_FailsEveryRequest()
+    {
+        var hanging = new BlockingEventSink();
+        await using var batcher = Create([new ClientFailingSink("client_b"), hanging], o =>
+        {
+            o.BatchSize = 2;
+            o.SinkTimeout = TimeSpan.FromSeconds(5);
+        });
+        batcher.Start();
+
+        batcher.TryEnqueue(TestEvents.Many(1, clientId: "client_a"), out var a);
+        batcher.TryEnqueue(TestEvents.Many(1, clientId: "client_b"), out var b);
+        await hanging.Entered.WaitAsync(Deadline);
+        _time.Advance(TimeSpan.FromSeconds(5));
+
+        // The timed-out sink stored nothing, so client_a's events are not written either.
+        await FluentActions.Awaiting(() => a!.WaitAsync(Deadline)).Should().ThrowAsync<BatchWriteException>();
+        await FluentActions.Awaiting(() => b!.WaitAsync(Deadline)).Should().ThrowAsync<BatchWriteException>();
+        batcher.LastWriteFailed.Should().BeTrue();
+    }
+
+    [Test]
+    public async Task SinkFailingClientsNotInTheBatch_FailsEveryRequest()
+    {
+        await using var batcher = Create([new ClientFailingSink("client_a") { Report = ["client_elsewhere"] }], o => o.BatchSize = 1);
+        batcher.Start();
+
+        batcher.TryEnqueue(TestEvents.Many(1, clientId: "client_a"), out var a);
+
+        await FluentActions.Awaiting(() => a!.WaitAsync(Deadline)).Should().ThrowAsync<BatchWriteException>();
+        batcher.LastWriteFailed.Should().BeTrue();
+    }
+
+    [Test]
     public async Task SinkTimeout_CancelsAHangingWrite_AndFailsTheRequests()
     {
         var sink = new BlockingEventSink();
@@ -425,12 +459,15 @@ public class EventBatcherTests
     {
         public string Name => "partial";
 
+        /// <summary>The clients the exception names, when not those that failed (a sink that gets them wrong).</summary>
+        public string[]? Report { get; init; }
+
         public ValueTask WriteAsync(EventBatch batch, CancellationToken cancellationToken)
         {
             var failed = batch.Events.Select(e => e.ClientId).Where(failing.Contains).Distinct().ToList();
             return failed.Count == 0
                 ? ValueTask.CompletedTask
-                : ValueTask.FromException(new ClientWriteException(failed, new IOException("The dedicated bucket is unavailable.")));
+                : ValueTask.FromException(new ClientWriteException(Report ?? [.. failed], new IOException("The dedicated bucket is unavailable.")));
         }
     }
 
