@@ -98,7 +98,7 @@ public class ClientsFileDomainAuthorizerTests
         var (authorizer, time, logs) = Watch("""{"localhost":{"client_id":"client_test","ip_collection":{"enabled":true,"hash_required":true,"salt":"s3cret-salt"}}}""");
         using var _ = authorizer;
 
-        Rewrite("""{"localhost":{"client_id":"client_test","privacy_level":"strictest"},"new.example":{"client_id":"c"}}""");
+        Rewrite("""{"localhost":{"client_id":"client_test","privacy_level":"strictest","ip_collection":{"salt":"s3cret-salt"}},"new.example":{"client_id":"c"}}""");
         time.Advance(TimeSpan.FromSeconds(2));
 
         (await authorizer.AuthorizeAsync("localhost", default)).Client!.IpCollection.Salt.Should().Be("s3cret-salt");
@@ -125,6 +125,37 @@ public class ClientsFileDomainAuthorizerTests
 
         (await authorizer.AuthorizeAsync("localhost", default)).Status.Should().Be(DomainAuthorizationStatus.Authorized);
         logs.GetSnapshot().Should().ContainSingle(r => r.Id.Id == 1122);
+    }
+
+    [Test]
+    public async Task MountedVolume_ASymbolicLinkSwapFurtherUp_IsPickedUp()
+    {
+        // How a Kubernetes ConfigMap volume updates a file: clients.json -> ..data/clients.json never changes;
+        // ..data is swapped to a new folder (in one rename there; here removed and created again).
+        var root = _dir.Path;
+        Directory.CreateDirectory(Path.Combine(root, "v1"));
+        Directory.CreateDirectory(Path.Combine(root, "v2"));
+        var v1 = Path.Combine(root, "v1", "clients.json");
+        var v2 = Path.Combine(root, "v2", "clients.json");
+        File.WriteAllText(v1, """{"localhost":{"client_id":"client_test"}}""");
+        File.WriteAllText(v2, """{"shop.example":{"client_id":"client_shop"}}""");
+        File.SetLastWriteTimeUtc(v2, File.GetLastWriteTimeUtc(v1).AddSeconds(1));
+        Directory.CreateSymbolicLink(Path.Combine(root, "..data"), "v1");
+        File.CreateSymbolicLink(Path.Combine(root, "clients.json"), Path.Combine("..data", "clients.json"));
+        var time = new FakeTimeProvider();
+        using var authorizer = new ClientsFileDomainAuthorizer(
+            Microsoft.Extensions.Options.Options.Create(new CollectorOptions { Authorization = { ClientsFile = Path.Combine(root, "clients.json") } }),
+            new CollectorPaths(),
+            time,
+            NullLogger<ClientsFileDomainAuthorizer>.Instance);
+        (await authorizer.AuthorizeAsync("localhost", default)).Status.Should().Be(DomainAuthorizationStatus.Authorized);
+
+        Directory.Delete(Path.Combine(root, "..data")); // the link, not v1
+        Directory.CreateSymbolicLink(Path.Combine(root, "..data"), "v2");
+        time.Advance(TimeSpan.FromSeconds(2));
+
+        (await authorizer.AuthorizeAsync("shop.example", default)).Status.Should().Be(DomainAuthorizationStatus.Authorized);
+        (await authorizer.AuthorizeAsync("localhost", default)).Status.Should().Be(DomainAuthorizationStatus.Unauthorized);
     }
 
     [Test]

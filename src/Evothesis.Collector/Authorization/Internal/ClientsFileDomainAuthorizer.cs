@@ -21,6 +21,7 @@ internal sealed class ClientsFileDomainAuthorizer : IDomainAuthorizer, IClientDi
     private readonly Lock _reloadLock = new();
     private volatile Snapshot _current;
     private FileStamp _stamp; // guarded by _reloadLock
+    private FileStamp _failedRead; // guarded by _reloadLock
 
     public ClientsFileDomainAuthorizer(
         IOptions<CollectorOptions> options,
@@ -80,14 +81,27 @@ internal sealed class ClientsFileDomainAuthorizer : IDomainAuthorizer, IClientDi
                 return;
             }
 
+            var previous = _stamp;
             _stamp = stamp;
             try
             {
                 _current = Snapshot.Of(Load(_path, _logger, mustExist: true));
+                _failedRead = default;
+            }
+            catch (Exception ex) when (ex is IOException and not FileNotFoundException or UnauthorizedAccessException)
+            {
+                // Could not be read now (a writer still holds it, a permission being changed): read it again at the
+                // next tick, and log the failure once per version of the file.
+                _stamp = previous;
+                if (_failedRead != stamp)
+                {
+                    _failedRead = stamp;
+                    AuthorizationLog.ClientsFileRefused(_logger, _path, ex);
+                }
             }
             catch (Exception ex)
             {
-                // Runs on a timer: nothing may escape, and the last valid file stays in force.
+                // Invalid or removed. Runs on a timer: nothing may escape, and the last valid file stays in force.
                 AuthorizationLog.ClientsFileRefused(_logger, _path, ex);
             }
         }
@@ -162,12 +176,21 @@ internal sealed class ClientsFileDomainAuthorizer : IDomainAuthorizer, IClientDi
         return clients.ToFrozenDictionary(StringComparer.Ordinal);
     }
 
-    private readonly record struct FileStamp(bool Exists, long Length, DateTime LastWriteUtc)
+    // Of the file the path finally resolves to: a mounted volume (a Kubernetes ConfigMap) replaces its files by
+    // swapping a symbolic link further up, which leaves the link at the path itself unchanged.
+    private readonly record struct FileStamp(string? Target, long Length, DateTime LastWriteUtc)
     {
+        public bool Exists => Target is not null;
+
         public static FileStamp Of(string path)
         {
             var file = new FileInfo(path);
-            return file.Exists ? new FileStamp(true, file.Length, file.LastWriteTimeUtc) : default;
+            if (file.LinkTarget is not null)
+            {
+                file = file.ResolveLinkTarget(returnFinalTarget: true) as FileInfo ?? file;
+            }
+
+            return file.Exists ? new FileStamp(file.FullName, file.Length, file.LastWriteTimeUtc) : default;
         }
     }
 
