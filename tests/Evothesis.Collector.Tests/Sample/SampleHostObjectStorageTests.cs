@@ -90,19 +90,20 @@ public sealed class SampleHostObjectStorageTests
         (await response.Content.ReadAsStringAsync()).Should().Contain("urn:evothesis:collector:write-failed");
     }
 
-    [Test]
-    public async Task HipaaEvents_ClientBucketConfigured_LeaveTheirAuditRecordsInTheClientBucket()
+    [TestCase(null, "")]
+    [TestCase("/collector/events/", "collector/events/")]
+    public async Task HipaaEvents_ClientBucketConfigured_LeaveTheirAuditRecordsInTheClientBucket(string? prefix, string keyStart)
     {
         var clientBucket = await _server.CreateBucketAsync("client");
-        using var app = WithS3(new CollectorApplication(), _server, clientBucket, backupBucket: null);
+        using var app = WithS3(new CollectorApplication(), _server, clientBucket, backupBucket: null).WithSetting("Evothesis:S3:Prefix", prefix);
 
         var response = await app.PostAsync("""{"eventType":"pageview","sessionId":"s-1","siteId":"clinic.example","consent":"granted","page_data":{"url":"https://clinic.example/book"}}""");
 
         response.StatusCode.Should().Be(HttpStatusCode.Accepted);
         var keys = await _server.ListKeysAsync(clientBucket);
         keys.Should().HaveCount(2);
-        keys.Should().ContainSingle(k => k.StartsWith("client_id=client_clinic_demo/", StringComparison.Ordinal));
-        var auditKey = keys.Should().ContainSingle(k => k.StartsWith("audit/client_id=client_clinic_demo/", StringComparison.Ordinal)).Subject;
+        keys.Should().ContainSingle(k => k.StartsWith(keyStart + "client_id=client_clinic_demo/", StringComparison.Ordinal));
+        var auditKey = keys.Should().ContainSingle(k => k.StartsWith(keyStart + "audit/client_id=client_clinic_demo/", StringComparison.Ordinal)).Subject;
         using var s3 = _server.CreateClient();
         using var auditObject = await s3.GetObjectAsync(clientBucket, auditKey);
         await using var gzip = new System.IO.Compression.GZipStream(auditObject.ResponseStream, System.IO.Compression.CompressionMode.Decompress);

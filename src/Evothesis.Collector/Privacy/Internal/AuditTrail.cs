@@ -1,4 +1,5 @@
 using Evothesis.Collector.Sinks.ObjectStorage;
+using Evothesis.Collector.Sinks.ObjectStorage.Internal;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -6,8 +7,8 @@ namespace Evothesis.Collector.Privacy.Internal;
 
 /// <summary>
 /// Writes the audit records of a batch to every audit sink: those the host registered, or, when it registered
-/// none, the default: NDJSON objects under <c>audit/</c> in the client bucket when one is configured, else in the
-/// local storage folder, beside the event files either way. The batcher writes a batch's records before its
+/// none, the default: NDJSON objects under <c>audit/</c> beside the event files, in the client bucket (after its
+/// key prefix) when one is configured, else in the local storage folder. The batcher writes a batch's records before its
 /// events and refuses the audited requests when this fails, so a stored hipaa event always has its record.
 /// </summary>
 internal sealed class AuditTrail
@@ -24,7 +25,13 @@ internal sealed class AuditTrail
         CollectorObjectStores stores,
         PrivacyMetrics metrics,
         ILogger<AuditTrail> logger)
-        : this(registered, () => stores.ClientBucket ?? stores.LocalFolder, metrics, logger)
+        : this(
+            registered,
+            () => stores.ClientBucket is { } bucket
+                ? new ObjectStorageAuditSink(bucket, ObjectKeyLayout.NormalizePrefix(stores.ClientPrefix) + ObjectStorageAuditSink.DefaultPrefix)
+                : new ObjectStorageAuditSink(stores.LocalFolder),
+            metrics,
+            logger)
     {
     }
 
@@ -35,14 +42,14 @@ internal sealed class AuditTrail
         CollectorPaths paths,
         PrivacyMetrics metrics,
         ILogger<AuditTrail> logger)
-        : this(registered, () => new LocalFolderObjectStore(paths.Resolve(options.Value.Storage.Path)), metrics, logger)
+        : this(registered, () => new ObjectStorageAuditSink(new LocalFolderObjectStore(paths.Resolve(options.Value.Storage.Path))), metrics, logger)
     {
     }
 
-    private AuditTrail(IEnumerable<IAuditSink> registered, Func<IObjectStore> defaultStore, PrivacyMetrics metrics, ILogger<AuditTrail> logger)
+    private AuditTrail(IEnumerable<IAuditSink> registered, Func<IAuditSink> defaultSink, PrivacyMetrics metrics, ILogger<AuditTrail> logger)
     {
         var sinks = registered.ToArray();
-        _sinks = sinks.Length > 0 ? sinks : [new ObjectStorageAuditSink(defaultStore())];
+        _sinks = sinks.Length > 0 ? sinks : [defaultSink()];
         _metrics = metrics;
         _logger = logger;
     }

@@ -85,6 +85,30 @@ public sealed class PostgreSqlSchemaManagerTests
     }
 
     [Test]
+    public async Task MaintainAsync_DdlBehindALongQuery_GivesUpInsteadOfBlockingWrites()
+    {
+        await using var host = await CreateHostAsync(o => (o.PartitionsAhead, o.RetentionDays) = (1, 3));
+        await host.Schema.EnsureTablesAsync(CancellationToken.None);
+        await host.Schema.EnsurePartitionsAsync([new DateOnly(2027, 2, 20), new DateOnly(2027, 2, 27), new DateOnly(2027, 2, 28)], CancellationToken.None);
+        await using var reader = new Npgsql.NpgsqlConnection(host.ConnectionString);
+        await reader.OpenAsync();
+        await using var query = await reader.BeginTransactionAsync();
+        await using (var select = new Npgsql.NpgsqlCommand("SELECT count(*) FROM events", reader, query))
+        {
+            await select.ExecuteScalarAsync();
+        }
+
+        var maintain = () => host.Schema.MaintainAsync(CancellationToken.None);
+
+        // lock_not_available after the lock timeout, rather than queueing (and every COPY behind it) until the query ends.
+        (await maintain.Should().ThrowAsync<Npgsql.PostgresException>()).Which.SqlState.Should().Be(Npgsql.PostgresErrorCodes.LockNotAvailable);
+        await host.Sink.WriteAsync(TestEvents.Batch(TestEvents.Create(receivedAt: Now)), CancellationToken.None);
+        await query.CommitAsync();
+        await host.Schema.MaintainAsync(CancellationToken.None);
+        (await PartitionsAsync(host)).Should().NotContain("events_p20270220");
+    }
+
+    [Test]
     public async Task MaintainAsync_CreateSchemaOff_CreatesNoTables()
     {
         await using var host = await CreateHostAsync(o => { o.CreateSchema = false; o.ManagePartitions = false; });

@@ -15,6 +15,9 @@ internal sealed class PostgreSqlSchemaManager : IDisposable
     private readonly PostgreSqlSinkOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    // How long DDL waits for a lock on the events table (see RunLockedAsync).
+    private const string DdlLockTimeout = "2s";
+
     private readonly SemaphoreSlim _gate = new(1, 1);
 
     // Days whose partition is known to exist: filled by this class, cleared after a failed write in case a
@@ -220,8 +223,13 @@ internal sealed class PostgreSqlSchemaManager : IDisposable
             var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
             await using (transaction.ConfigureAwait(false))
             {
+                // Creating or dropping a partition locks the whole events table: behind a long query holding it, the
+                // DDL would queue, and every write and read would queue behind the DDL. Once the collectors' own lock
+                // is held, the DDL gives up after a short wait instead (lock_not_available); maintenance retries.
                 var command = new NpgsqlCommand(
-                    $"SELECT pg_advisory_xact_lock({PostgreSqlSchema.AdvisoryLockKey});\n{script}", connection, transaction);
+                    $"SELECT pg_advisory_xact_lock({PostgreSqlSchema.AdvisoryLockKey});\nSET LOCAL lock_timeout = '{DdlLockTimeout}';\n{script}",
+                    connection,
+                    transaction);
                 await using (command.ConfigureAwait(false))
                 {
                     await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
