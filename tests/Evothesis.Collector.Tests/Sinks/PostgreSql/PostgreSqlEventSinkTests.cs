@@ -70,6 +70,29 @@ public sealed class PostgreSqlEventSinkTests
     }
 
     [Test]
+    public async Task WriteAsync_ClientRetryAcrossMidnight_StoresOneRow()
+    {
+        var beforeMidnight = new DateTimeOffset(2026, 11, 26, 23, 59, 50, TimeSpan.Zero);
+        var first = TestEvents.Create(eventId: "e-42", receivedAt: beforeMidnight);
+        var retry = TestEvents.Create(eventId: "e-42", receivedAt: beforeMidnight.AddSeconds(20));
+        var otherClient = TestEvents.Create(eventId: "e-42", clientId: "client_other", receivedAt: beforeMidnight.AddSeconds(20));
+        var withoutId = TestEvents.Create(receivedAt: beforeMidnight.AddSeconds(20));
+        var late = TestEvents.Create(eventId: "e-42", receivedAt: beforeMidnight.AddMinutes(30));
+        using var duplicates = new MetricCollector<long>(_host.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(),
+            "Evothesis.Collector", "evothesis.collector.postgresql.rows.duplicate");
+
+        await _host.Sink.WriteAsync(TestEvents.Batch(first), CancellationToken.None);
+        await _host.Sink.WriteAsync(TestEvents.Batch(retry, otherClient, withoutId), CancellationToken.None);
+
+        (await _host.QueryAsync<Guid>("SELECT id FROM events")).Should().BeEquivalentTo([first.Id, otherClient.Id, withoutId.Id]);
+        duplicates.GetMeasurementSnapshot().EvaluateAsCounter().Should().Be(1);
+
+        // Past the window (15 minutes after midnight) the day before is not looked up: the documented limit.
+        await _host.Sink.WriteAsync(TestEvents.Batch(late), CancellationToken.None);
+        (await _host.CountAsync()).Should().Be(4);
+    }
+
+    [Test]
     public async Task WriteAsync_SameEventIdOfDifferentClients_StoresBoth()
     {
         await _host.Sink.WriteAsync(

@@ -41,6 +41,7 @@ internal sealed class PostgreSqlEventWriter
     private readonly string _moveStaging;
     private readonly string _clearStaging;
 
+    private readonly string _findStoredTheDayBefore;
     private readonly int _writeConnections;
     private readonly int _minEventsPerConnection;
 
@@ -53,6 +54,8 @@ internal sealed class PostgreSqlEventWriter
         _minEventsPerConnection = minEventsPerConnection;
         var staging = "pg_temp." + PostgreSqlSchema.Quote(schema.EventsTableName + "_staging");
         _copyIntoEvents = PostgreSqlSchema.CopyEventsCommand(schema.Events);
+        _findStoredTheDayBefore =
+            $"SELECT event_id, client_id FROM {schema.Events} WHERE received_at >= $1 AND received_at < $2 AND event_id = ANY($3)";
         _createStaging = $"CREATE TEMP TABLE IF NOT EXISTS {PostgreSqlSchema.Quote(schema.EventsTableName + "_staging")} " +
             $"(LIKE {schema.Events}) ON COMMIT DELETE ROWS";
         _copyIntoStaging = PostgreSqlSchema.CopyEventsCommand(staging);
@@ -60,6 +63,12 @@ internal sealed class PostgreSqlEventWriter
             $"SELECT {PostgreSqlSchema.EventColumns} FROM {staging} ON CONFLICT DO NOTHING";
         _clearStaging = $"TRUNCATE {staging}";
     }
+
+    /// <summary>
+    /// How long after midnight UTC a client's retry is still looked for in the day before (the tracking script retries
+    /// within a few minutes).
+    /// </summary>
+    public static readonly TimeSpan RetryAcrossMidnightWindow = TimeSpan.FromMinutes(15);
 
     public PostgreSqlSchema Schema => _schema;
 
@@ -71,6 +80,95 @@ internal sealed class PostgreSqlEventWriter
     /// The write failed. Nothing of the failed part was stored; other parts of the batch may have been.
     /// </exception>
     public async Task<WriteOutcome> WriteAsync(NpgsqlDataSource dataSource, IReadOnlyList<CollectedEvent> events, CancellationToken cancellationToken)
+    {
+        var (rest, storedTheDayBefore) = await SkipStoredTheDayBeforeAsync(dataSource, events, cancellationToken).ConfigureAwait(false);
+        if (storedTheDayBefore == 0)
+        {
+            return await WriteAllAsync(dataSource, events, cancellationToken).ConfigureAwait(false);
+        }
+
+        var outcome = rest.Count == 0
+            ? new WriteOutcome(WritePath.Fast, 0, 0, [])
+            : await WriteAllAsync(dataSource, rest, cancellationToken).ConfigureAwait(false);
+        return outcome with { Duplicates = outcome.Duplicates + storedTheDayBefore };
+    }
+
+    /// <summary>
+    /// The unique key of a client's <c>eventId</c> is per day (per partition), so a retry received just after midnight
+    /// UTC would not meet its first copy, received just before. For events received in the first
+    /// <see cref="RetryAcrossMidnightWindow"/> of a day, the day before is looked up (one indexed query, only then).
+    /// </summary>
+    private async Task<(IReadOnlyList<CollectedEvent> ToWrite, int Skipped)> SkipStoredTheDayBeforeAsync(
+        NpgsqlDataSource dataSource,
+        IReadOnlyList<CollectedEvent> events,
+        CancellationToken cancellationToken)
+    {
+        Dictionary<DateOnly, List<string>>? byDay = null;
+        foreach (var e in events)
+        {
+            if (e.EventId is { } eventId && e.ReceivedAt.UtcDateTime.TimeOfDay < RetryAcrossMidnightWindow)
+            {
+                var day = PostgreSqlSchema.DayOf(e.ReceivedAt);
+                byDay ??= [];
+                if (!byDay.TryGetValue(day, out var ids))
+                {
+                    byDay[day] = ids = [];
+                }
+
+                ids.Add(eventId);
+            }
+        }
+
+        if (byDay is null)
+        {
+            return (events, 0);
+        }
+
+        var stored = new HashSet<(string EventId, string ClientId)>();
+        var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            foreach (var (day, ids) in byDay)
+            {
+                var command = new NpgsqlCommand(_findStoredTheDayBefore, connection);
+                await using (command.ConfigureAwait(false))
+                {
+                    var midnight = new DateTimeOffset(day.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero);
+                    command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = midnight.AddDays(-1) });
+                    command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = midnight });
+                    command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. ids] });
+                    var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                    await using (reader.ConfigureAwait(false))
+                    {
+                        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                        {
+                            stored.Add((reader.GetString(0), reader.GetString(1)));
+                        }
+                    }
+                }
+            }
+        }
+
+        if (stored.Count == 0)
+        {
+            return (events, 0);
+        }
+
+        var rest = new List<CollectedEvent>(events.Count);
+        foreach (var e in events)
+        {
+            if (e.EventId is null
+                || e.ReceivedAt.UtcDateTime.TimeOfDay >= RetryAcrossMidnightWindow
+                || !stored.Contains((e.EventId, e.ClientId)))
+            {
+                rest.Add(e);
+            }
+        }
+
+        return (rest, events.Count - rest.Count);
+    }
+
+    private async Task<WriteOutcome> WriteAllAsync(NpgsqlDataSource dataSource, IReadOnlyList<CollectedEvent> events, CancellationToken cancellationToken)
     {
         var parts = PartsFor(events.Count);
         if (parts == 1)
