@@ -312,16 +312,12 @@ internal sealed class EventBatcher : IAsyncDisposable
             failure = ex;
         }
 
-        var failed = failure is ClientWriteException partial
-            ? pending.FindAll(item => item.Events.Any(e => partial.FailedClientIds.Contains(e.ClientId)))
-            : null;
-        if (failed is { Count: > 0 })
+        // Some clients' events are stored by every sink and others not: acknowledge the former, refuse the latter.
+        // (A ClientWriteException naming no client of the batch says nothing usable: the batch fails whole.)
+        if (failure is ClientWriteException partial && TakeRequestsOf(pending, partial.FailedClientIds) is { Count: > 0 } failed)
         {
-            // Some clients' events are stored by every sink and others not: acknowledge the former, refuse the latter.
-            // (A ClientWriteException naming no client of the batch says nothing usable: the batch fails whole.)
-            pending.RemoveAll(failed.Contains);
-            BatchingLog.ClientsFailed(_logger, ((ClientWriteException)failure!).FailedClientIds.Count, failed.Sum(item => item.Events.Count), batch.Count);
-            FailAll(failed, failure!, _abort.IsCancellationRequested ? "shutdown" : "sink_failure");
+            BatchingLog.ClientsFailed(_logger, partial.FailedClientIds.Count, failed.Sum(item => item.Events.Count), batch.Count);
+            FailAll(failed, partial, _abort.IsCancellationRequested ? "shutdown" : "sink_failure");
             if (pending.Count == 0)
             {
                 _lastWriteFailed = true;
@@ -413,6 +409,23 @@ internal sealed class EventBatcher : IAsyncDisposable
 
         pending.RemoveAll(item => item.Audit is not null);
         return count - refused;
+    }
+
+    // Moves the requests that carry events of the given clients out of pending.
+    private static List<PendingWrite> TakeRequestsOf(List<PendingWrite> pending, IReadOnlySet<string> clients)
+    {
+        var taken = new List<PendingWrite>();
+        pending.RemoveAll(item =>
+        {
+            var hit = item.Events.Any(e => clients.Contains(e.ClientId));
+            if (hit)
+            {
+                taken.Add(item);
+            }
+
+            return hit;
+        });
+        return taken;
     }
 
     private void FailAll(List<PendingWrite> pending, Exception failure, string reason)

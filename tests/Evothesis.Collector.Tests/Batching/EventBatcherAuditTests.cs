@@ -15,14 +15,14 @@ namespace Evothesis.Collector.Tests.Batching;
 public sealed class EventBatcherAuditTests
 {
     private ServiceProvider _services = null!;
-    private CollectingEventSink _sink = null!;
+    private InMemoryEventSink _sink = null!;
     private InMemoryAuditSink _audit = null!;
 
     [SetUp]
     public void SetUp()
     {
         _services = new ServiceCollection().AddMetrics().BuildServiceProvider();
-        _sink = new CollectingEventSink();
+        _sink = new InMemoryEventSink();
         _audit = new InMemoryAuditSink();
     }
 

@@ -76,7 +76,7 @@ public sealed class AuditTrailTests
     {
         var options = Options.Create(new CollectorOptions());
         var batcher = new Evothesis.Collector.Batching.EventBatcher(
-            new Evothesis.Collector.Sinks.SinkSet([new CollectingEventSink()], options, new CollectorPaths()),
+            new Evothesis.Collector.Sinks.SinkSet([new InMemoryEventSink()], options, new CollectorPaths()),
             [],
             options,
             TimeProvider.System,

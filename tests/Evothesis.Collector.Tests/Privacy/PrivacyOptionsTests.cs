@@ -19,11 +19,11 @@ public sealed class PrivacyOptionsTests
             ["Evothesis:Privacy:FormMetadataKeys:0"] = "campaign",
         }).Build();
         var services = new ServiceCollection();
-        services.AddEvothesisCollector(configuration.GetSection("Evothesis")).AddEventSink(new CollectingEventSink());
+        services.AddEvothesisCollector(configuration.GetSection("Evothesis")).AddEventSink(new InMemoryEventSink());
         services.Replace(ServiceDescriptor.Singleton<Evothesis.Collector.Authorization.IDomainAuthorizer>(
             new StaticDomainAuthorizer(new Dictionary<string, Evothesis.Collector.Authorization.ClientConfig> { ["a.example"] = Clients.Standard() })));
         await using var provider = services.BuildServiceProvider();
-        var sink = (CollectingEventSink)provider.GetServices<Evothesis.Collector.Sinks.IEventSink>().Single();
+        var sink = (InMemoryEventSink)provider.GetServices<Evothesis.Collector.Sinks.IEventSink>().Single();
         var batcher = provider.GetRequiredService<Evothesis.Collector.Batching.EventBatcher>();
         batcher.Start();
 

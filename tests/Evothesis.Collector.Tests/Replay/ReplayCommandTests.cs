@@ -116,13 +116,7 @@ public sealed class ReplayCommandTests
         var code = await ReplayCommand.RunAsync(
             args,
             output,
-            new Dictionary<string, string?>
-            {
-                ["BACKUP_S3_BUCKET"] = _backupBucket,
-                ["AWS_ENDPOINT_URL_S3"] = _server.ServiceUrl,
-                ["AWS_ACCESS_KEY_ID"] = S3TestServer.AccessKey,
-                ["AWS_SECRET_ACCESS_KEY"] = S3TestServer.SecretKey,
-            });
+            _server.Settings(backupBucket: _backupBucket));
         return (code, output.ToString());
     }
 }

@@ -33,14 +33,7 @@ public sealed class ReplayIntoPostgreSqlTests
         _backupBucket = await _server.CreateBucketAsync("backup");
         _original = await PostgresTestServer.CreateDatabaseAsync();
         // The sample host reads the connection string while it starts: host settings, not app configuration.
-        await using (var app = new SampleHostFactory(new Dictionary<string, string?>
-        {
-            ["ConnectionStrings:Evothesis"] = _original,
-            ["BACKUP_S3_BUCKET"] = _backupBucket,
-            ["AWS_ENDPOINT_URL_S3"] = _server.ServiceUrl,
-            ["AWS_ACCESS_KEY_ID"] = S3TestServer.AccessKey,
-            ["AWS_SECRET_ACCESS_KEY"] = S3TestServer.SecretKey,
-        }))
+        await using (var app = new SampleHostFactory(WithConnectionString(_server.Settings(backupBucket: _backupBucket), _original)))
         {
             using var client = app.CreateClient();
             foreach (var body in new[] { SampleHostObjectStorageTests.SeedSingleEvent, SampleHostObjectStorageTests.SeedBatch, EventsWithIds })
@@ -102,13 +95,7 @@ public sealed class ReplayIntoPostgreSqlTests
         var code = await ReplayCommand.RunAsync(
             ["--target", "postgres"],
             output,
-            new Dictionary<string, string?>
-            {
-                ["BACKUP_S3_BUCKET"] = _backupBucket,
-                ["AWS_ENDPOINT_URL_S3"] = _server.ServiceUrl,
-                ["AWS_ACCESS_KEY_ID"] = S3TestServer.AccessKey,
-                ["AWS_SECRET_ACCESS_KEY"] = S3TestServer.SecretKey,
-            });
+            _server.Settings(backupBucket: _backupBucket));
 
         code.Should().Be(1);
         output.ToString().Should().Contain("ConnectionStrings__Evothesis");
@@ -120,15 +107,14 @@ public sealed class ReplayIntoPostgreSqlTests
         var code = await ReplayCommand.RunAsync(
             ["--source", "backup", "--target", "postgres"],
             output,
-            new Dictionary<string, string?>
-            {
-                ["ConnectionStrings:Evothesis"] = connectionString,
-                ["BACKUP_S3_BUCKET"] = _backupBucket,
-                ["AWS_ENDPOINT_URL_S3"] = _server.ServiceUrl,
-                ["AWS_ACCESS_KEY_ID"] = S3TestServer.AccessKey,
-                ["AWS_SECRET_ACCESS_KEY"] = S3TestServer.SecretKey,
-            });
+            WithConnectionString(_server.Settings(backupBucket: _backupBucket), connectionString));
         return (code, output.ToString());
+    }
+
+    private static Dictionary<string, string?> WithConnectionString(Dictionary<string, string?> settings, string connectionString)
+    {
+        settings["ConnectionStrings:Evothesis"] = connectionString;
+        return settings;
     }
 
     private static async Task<List<string>> QueryAsync(string connectionString, string sql)

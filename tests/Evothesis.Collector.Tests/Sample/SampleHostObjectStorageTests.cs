@@ -114,10 +114,14 @@ public sealed class SampleHostObjectStorageTests
         app.Storage.Files().Should().BeEmpty("with a client bucket nothing, not even an audit record, is left on the local disk");
     }
 
-    public static CollectorApplication WithS3(CollectorApplication app, S3TestServer server, string clientBucket, string? backupBucket) =>
-        app.WithSetting("CLIENT_S3_BUCKET", clientBucket)
-            .WithSetting("BACKUP_S3_BUCKET", backupBucket)
-            .WithSetting("AWS_ENDPOINT_URL_S3", server.ServiceUrl)
-            .WithSetting("AWS_ACCESS_KEY_ID", S3TestServer.AccessKey)
-            .WithSetting("AWS_SECRET_ACCESS_KEY", S3TestServer.SecretKey);
+    public static CollectorApplication WithS3(CollectorApplication app, S3TestServer server, string clientBucket, string? backupBucket)
+    {
+        foreach (var (key, value) in server.Settings(clientBucket))
+        {
+            app.WithSetting(key, value);
+        }
+
+        // Set even when null: no backup bucket from the environment either.
+        return app.WithSetting("BACKUP_S3_BUCKET", backupBucket);
+    }
 }

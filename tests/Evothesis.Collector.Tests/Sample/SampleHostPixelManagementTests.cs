@@ -50,18 +50,7 @@ public sealed class SampleHostPixelManagementTests
     public async Task Collect_PixelManagementOutage_KnownDomainsKeepWorkingUnknownOnesAreAskedToRetry()
     {
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        await using var host = SampleHostFactory.WithPixelManagement(
-            _pm.Url,
-            services: s =>
-            {
-                s.AddSingleton(sp => PixelManagementServices.CreateAuthorizer(sp, time));
-
-                // The outage's failed attempts would open the circuit breaker, whose break runs on the real clock;
-                // this test moves only the cache's clock, so it keeps the breaker closed.
-                s.Configure<HttpStandardResilienceOptions>(
-                    AuthorizationOptions.PixelManagementHttpClientName + "-standard",
-                    o => o.CircuitBreaker.MinimumThroughput = 1000);
-            });
+        await using var host = WithCacheClock(time);
         using var client = host.CreateClient();
         (await PostAsync(client, "https://shop.acme.com", """{"eventType":"pageview","eventId":"before"}""")).StatusCode.Should().Be(HttpStatusCode.Accepted);
 
@@ -188,15 +177,7 @@ public sealed class SampleHostPixelManagementTests
     public async Task Pixel_PixelManagementOutageAfterTheScriptWasServed_KeepsServingItFromTheCache()
     {
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        await using var host = SampleHostFactory.WithPixelManagement(
-            _pm.Url,
-            services: s =>
-            {
-                s.AddSingleton(sp => PixelManagementServices.CreateAuthorizer(sp, time));
-                s.Configure<HttpStandardResilienceOptions>(
-                    AuthorizationOptions.PixelManagementHttpClientName + "-standard",
-                    o => o.CircuitBreaker.MinimumThroughput = 1000);
-            });
+        await using var host = WithCacheClock(time);
         using var client = host.CreateClient();
         (await client.GetAsync(new Uri("/pixel/client_acme/tracking.js", UriKind.Relative))).StatusCode.Should().Be(HttpStatusCode.OK);
 
@@ -249,4 +230,18 @@ public sealed class SampleHostPixelManagementTests
         using var document = JsonDocument.Parse(await client.GetStringAsync("/events/recent?limit=100"));
         return document.RootElement.EnumerateArray().Select(e => e.Clone()).ToArray();
     }
+
+    // The sample host on pixel-management, with the authorization cache on a clock the test moves. The outage's failed
+    // attempts would open the circuit breaker, whose break runs on the real clock; the test moves only the cache's
+    // clock, so it keeps the breaker closed.
+    private SampleHostFactory WithCacheClock(FakeTimeProvider time) =>
+        SampleHostFactory.WithPixelManagement(
+            _pm.Url,
+            services: s =>
+            {
+                s.AddSingleton(sp => PixelManagementServices.CreateAuthorizer(sp, time));
+                s.Configure<HttpStandardResilienceOptions>(
+                    AuthorizationOptions.PixelManagementHttpClientName + "-standard",
+                    o => o.CircuitBreaker.MinimumThroughput = 1000);
+            });
 }

@@ -50,7 +50,7 @@ public sealed class CollectorHarness : IAsyncDisposable
         _batcher.Start();
     }
 
-    public CollectingEventSink Sink { get; } = new();
+    public InMemoryEventSink Sink { get; } = new();
 
     public InMemoryAuditSink Audit { get; } = new();
 

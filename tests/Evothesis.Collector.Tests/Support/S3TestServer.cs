@@ -114,6 +114,31 @@ public sealed class S3TestServer : IAsyncDisposable
     }
 
     /// <summary>An S3 client for the server, configured as an S3-compatible endpoint (path style, us-east-1 signing).</summary>
+    /// <summary>
+    /// The configuration that points the collector (or the replay tool) at this server: the endpoint, the credentials,
+    /// and the buckets given.
+    /// </summary>
+    public Dictionary<string, string?> Settings(string? clientBucket = null, string? backupBucket = null)
+    {
+        var settings = new Dictionary<string, string?>
+        {
+            ["AWS_ENDPOINT_URL_S3"] = ServiceUrl,
+            ["AWS_ACCESS_KEY_ID"] = AccessKey,
+            ["AWS_SECRET_ACCESS_KEY"] = SecretKey,
+        };
+        if (clientBucket is not null)
+        {
+            settings["CLIENT_S3_BUCKET"] = clientBucket;
+        }
+
+        if (backupBucket is not null)
+        {
+            settings["BACKUP_S3_BUCKET"] = backupBucket;
+        }
+
+        return settings;
+    }
+
     public AmazonS3Client CreateClient(string accessKey = AccessKey, string secretKey = SecretKey) =>
         new(accessKey, secretKey, new AmazonS3Config
         {

@@ -127,13 +127,13 @@ internal sealed class ClientsFileDomainAuthorizer : IDomainAuthorizer, IClientDi
 
     internal static FrozenDictionary<string, DomainAuthorization> Load(string path, ILogger logger, bool mustExist = false)
     {
-        if (mustExist && !File.Exists(path))
-        {
-            throw new FileNotFoundException("The clients file was removed.", path);
-        }
-
         if (!File.Exists(path))
         {
+            if (mustExist)
+            {
+                throw new FileNotFoundException("The clients file was removed.", path);
+            }
+
             AuthorizationLog.ClientsFileMissing(logger, path);
             return FrozenDictionary<string, DomainAuthorization>.Empty;
         }

@@ -228,22 +228,8 @@ public sealed class S3StorageTests
     private static string Event(string eventId, string client, string hour = "10") =>
         $$$"""{"eventType":"pageview","eventId":"{{{eventId}}}","sessionId":"s1","page_data":{"url":"https://{{{client}}}.example/p","title":"Page {{{hour}}} ✓"}}""";
 
-    private Dictionary<string, string?> Settings(bool backup)
-    {
-        var settings = new Dictionary<string, string?>
-        {
-            ["CLIENT_S3_BUCKET"] = _clientBucket,
-            ["AWS_ENDPOINT_URL_S3"] = _server.ServiceUrl,
-            ["AWS_ACCESS_KEY_ID"] = S3TestServer.AccessKey,
-            ["AWS_SECRET_ACCESS_KEY"] = S3TestServer.SecretKey,
-        };
-        if (backup)
-        {
-            settings["BACKUP_S3_BUCKET"] = _backupBucket;
-        }
-
-        return settings;
-    }
+    private Dictionary<string, string?> Settings(bool backup) =>
+        _server.Settings(_clientBucket, backup ? _backupBucket : null);
 
     private Dictionary<string, ClientConfig> Clients() => new()
     {

@@ -106,7 +106,7 @@ internal sealed class PostgreSqlEventWriter
         Dictionary<DateOnly, List<string>>? byDay = null;
         foreach (var e in events)
         {
-            if (e.EventId is { } eventId && e.ReceivedAt.UtcDateTime.TimeOfDay < RetryAcrossMidnightWindow)
+            if (e.EventId is { } eventId && JustAfterMidnight(e))
             {
                 var day = PostgreSqlSchema.DayOf(e.ReceivedAt);
                 byDay ??= [];
@@ -157,15 +157,15 @@ internal sealed class PostgreSqlEventWriter
         var rest = new List<CollectedEvent>(events.Count);
         foreach (var e in events)
         {
-            if (e.EventId is null
-                || e.ReceivedAt.UtcDateTime.TimeOfDay >= RetryAcrossMidnightWindow
-                || !stored.Contains((e.EventId, e.ClientId)))
+            if (e.EventId is null || !JustAfterMidnight(e) || !stored.Contains((e.EventId, e.ClientId)))
             {
                 rest.Add(e);
             }
         }
 
         return (rest, events.Count - rest.Count);
+
+        static bool JustAfterMidnight(CollectedEvent e) => e.ReceivedAt.UtcDateTime.TimeOfDay < RetryAcrossMidnightWindow;
     }
 
     private async Task<WriteOutcome> WriteAllAsync(NpgsqlDataSource dataSource, IReadOnlyList<CollectedEvent> events, CancellationToken cancellationToken)
