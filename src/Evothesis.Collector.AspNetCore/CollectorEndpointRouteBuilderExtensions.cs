@@ -53,7 +53,11 @@ public static class CollectorEndpointRouteBuilderExtensions
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         ArgumentException.ThrowIfNullOrWhiteSpace(pattern);
-        var endpoint = new RecentEventsEndpoint(GetRequired<IRecentEventStore>(endpoints));
+        var store = GetRequired<IRecentEventStore>(endpoints);
+
+        // The in-memory store is filled only from now on: a host that never maps the endpoint keeps no events in memory.
+        (store as InMemoryRecentEventStore)?.Serve();
+        var endpoint = new RecentEventsEndpoint(store);
         return endpoints
             .MapMethods(pattern, [HttpMethods.Get], endpoint.HandleAsync)
             .WithDisplayName("Evothesis recent events");

@@ -60,6 +60,14 @@ public sealed class CollectorOptions
     public int RecentEventsCapacity { get; set; } = 1000;
 
     /// <summary>
+    /// Gets or sets the most bytes the in-memory buffer behind <c>GET /events/recent</c> holds (payloads, strings and
+    /// a per-event allowance); the oldest events leave first. The buffer is filled only while
+    /// <c>MapEvothesisRecentEvents()</c> serves it. The default is 16 MiB.
+    /// </summary>
+    [Range(64 * 1024, 16L * 1024 * 1024 * 1024)]
+    public long RecentEventsCapacityBytes { get; set; } = 16L * 1024 * 1024;
+
+    /// <summary>
     /// Gets or sets the <c>Retry-After</c> the collector answers with when it cannot take events now
     /// (queue full, sinks failing, shutting down). The default is 5 seconds.
     /// </summary>

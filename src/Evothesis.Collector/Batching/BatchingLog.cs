@@ -25,4 +25,7 @@ internal static partial class BatchingLog
 
     [LoggerMessage(1306, LogLevel.Warning, "The events of {Clients} client(s) were not written ({Failed} of {Total} events of the batch): their requests are refused, the other clients' were written")]
     public static partial void ClientsFailed(ILogger logger, int clients, int failed, int total);
+
+    [LoggerMessage(1307, LogLevel.Error, "Commit observer {Observer} failed on a stored batch of {Count} events; the events stay stored and acknowledged")]
+    public static partial void ObserverFailed(ILogger logger, Exception exception, string observer, int count);
 }

@@ -339,9 +339,19 @@ internal sealed class EventBatcher : IAsyncDisposable
         _lastWriteFailed = failure is not null;
         if (failure is null)
         {
+            // The events are stored: an observer that fails (the recent-events view, a host's metrics) is logged and
+            // counted, and never turns a stored batch into refused requests.
             foreach (var observer in _observers)
             {
-                observer.OnCommitted(batch);
+                try
+                {
+                    observer.OnCommitted(batch);
+                }
+                catch (Exception ex)
+                {
+                    _metrics.ObserverFailed();
+                    BatchingLog.ObserverFailed(_logger, ex, observer.GetType().Name, batch.Count);
+                }
             }
 
             Release(pending);

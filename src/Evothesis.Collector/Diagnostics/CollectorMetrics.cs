@@ -20,6 +20,8 @@ internal sealed class CollectorMetrics
     private readonly Histogram<int> _batchSize;
     private readonly Histogram<double> _flushDuration;
     private readonly Counter<long> _sinkFailures;
+    private readonly Counter<long> _requestsRefused;
+    private readonly Counter<long> _observerFailures;
 
     public CollectorMetrics(IMeterFactory meterFactory)
     {
@@ -44,6 +46,10 @@ internal sealed class CollectorMetrics
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] });
         _sinkFailures = Meter.CreateCounter<long>(
             "evothesis.collector.sink.failures", "{batch}", "Batch writes a sink failed, by sink.");
+        _requestsRefused = Meter.CreateCounter<long>(
+            "evothesis.collector.requests.refused", "{request}", "Requests refused as a whole, by reason (a limit, authorization, capacity).");
+        _observerFailures = Meter.CreateCounter<long>(
+            "evothesis.collector.observer.failures", "{batch}", "Stored batches a commit observer (recent events, metrics) failed to take.");
     }
 
     /// <summary>Gets the meter, for capabilities that add their own instruments.</summary>
@@ -56,6 +62,16 @@ internal sealed class CollectorMetrics
             _requests.Add(1, new KeyValuePair<string, object?>("http.response.status_code", statusCode));
         }
     }
+
+    public void RequestRefused(string reason)
+    {
+        if (_requestsRefused.Enabled)
+        {
+            _requestsRefused.Add(1, new KeyValuePair<string, object?>("reason", reason));
+        }
+    }
+
+    public void ObserverFailed() => _observerFailures.Add(1);
 
     public void EventsReceived(int count) => _eventsReceived.Add(count);
 

@@ -132,6 +132,19 @@ public sealed class CollectorPipeline
         return new DateTimeOffset(ticks - (ticks % 10), TimeSpan.Zero);
     }
 
+    // Every event of a request stores the header: it is bounded like any value that repeats. A cut never splits a
+    // surrogate pair.
+    internal static string? Truncate(string? value, int maxLength)
+    {
+        if (value is null || value.Length <= maxLength)
+        {
+            return value;
+        }
+
+        var length = char.IsHighSurrogate(value[maxLength - 1]) ? maxLength - 1 : maxLength;
+        return value[..length];
+    }
+
     private static bool IsSupportedContentType(string? contentType)
     {
         if (string.IsNullOrWhiteSpace(contentType))
@@ -160,7 +173,7 @@ public sealed class CollectorPipeline
                 403,
                 ProblemTypes.DomainNotAuthorized,
                 "Domain not authorized",
-                "The Origin header does not name a valid http(s) domain."));
+                "The Origin header does not name a valid http(s) domain."), "invalid_origin");
         }
 
         if (domain is null && _options.Authorization.RequireOrigin)
@@ -169,7 +182,7 @@ public sealed class CollectorPipeline
                 403,
                 ProblemTypes.DomainNotAuthorized,
                 "Domain not authorized",
-                "This collector accepts events only from browsers: the request needs an Origin or Referer header."));
+                "This collector accepts events only from browsers: the request needs an Origin or Referer header."), "origin_required");
         }
 
         ClientConfig? client = null;
@@ -235,7 +248,7 @@ public sealed class CollectorPipeline
                 415,
                 ProblemTypes.UnsupportedMediaType,
                 "Unsupported media type",
-                "Send events as application/json, or as text/plain (navigator.sendBeacon)."));
+                "Send events as application/json, or as text/plain (navigator.sendBeacon)."), "unsupported_media_type");
         }
 
         if (!RequestBodyReader.IsSupportedEncoding(request.ContentEncoding))
@@ -244,7 +257,7 @@ public sealed class CollectorPipeline
                 415,
                 ProblemTypes.UnsupportedMediaType,
                 "Unsupported content encoding",
-                "The body may be sent as is or with Content-Encoding: gzip."));
+                "The body may be sent as is or with Content-Encoding: gzip."), "unsupported_encoding");
         }
 
         var domainFromHeaders = domain is not null;
@@ -252,8 +265,24 @@ public sealed class CollectorPipeline
         try
         {
             var (buffer, length) = await RequestBodyReader.ReadAsync(request, _options.Limits.MaxBodyBytes, cancellationToken).ConfigureAwait(false);
+
+            // Cheap refusal first: a site named only by the body is authorized before the body is parsed, so an
+            // unauthorized one costs one scan that builds nothing.
+            if (domain is null && CollectRequestParser.TryScanSite(buffer, length, _options.Limits, out var scannedSite, out var scannedMembers)
+                && scannedSite is not null)
+            {
+                var early = await AuthorizeSiteIdAsync(scannedSite, cancellationToken).ConfigureAwait(false);
+                if (early.Response is not null)
+                {
+                    _metrics.EventsReceived(scannedMembers);
+                    return RefuseEvents(scannedMembers, early.Response);
+                }
+
+                domain = early.Domain;
+                client = early.Client;
+            }
+
             parsed = CollectRequestParser.Parse(buffer, length, _options.Limits);
-            parsed.BodyLength = buffer.Length;
         }
         catch (CollectorProblemException problem)
         {
@@ -281,26 +310,17 @@ public sealed class CollectorPipeline
                     "The request names no site: send it from a page (Origin) or name the site in 'siteId'."));
             }
 
-            if (!DomainName.TryFromSiteId(parsed.SiteId, out var siteDomain))
-            {
-                return RefuseEvents(parsed, ResponseWriter.Problem(
-                    403,
-                    ProblemTypes.DomainNotAuthorized,
-                    "Domain not authorized",
-                    "The siteId is not a valid domain name."));
-            }
-
-            domain = siteDomain;
-            var refusal = await AuthorizeAsync(domain, cancellationToken).ConfigureAwait(false);
+            var refusal = await AuthorizeSiteIdAsync(parsed.SiteId, cancellationToken).ConfigureAwait(false);
             if (refusal.Response is not null)
             {
                 return RefuseEvents(parsed, refusal.Response);
             }
 
+            domain = refusal.Domain;
             client = refusal.Client;
         }
 
-        return await AcceptAsync(request, parsed, domain, domainFromHeaders, client!, cancellationToken).ConfigureAwait(false);
+        return await AcceptAsync(request, parsed, domain!, domainFromHeaders, client!, cancellationToken).ConfigureAwait(false);
     }
 
     private async ValueTask<CollectorResponse> AcceptAsync(
@@ -324,6 +344,7 @@ public sealed class CollectorPipeline
         }
 
         var receivedAt = ToMicroseconds(_time.GetUtcNow());
+        var userAgent = Truncate(request.UserAgent, _options.Limits.MaxUserAgentLength);
         var rejected = new List<Rejection>(parsed.Rejected);
         var events = new List<CollectedEvent>(parsed.Events.Count);
         foreach (var p in parsed.Events)
@@ -352,7 +373,7 @@ public sealed class CollectorPipeline
                 CustomData = p.CustomData,
                 Consent = p.Consent,
                 Ip = ip,
-                UserAgent = request.UserAgent,
+                UserAgent = userAgent,
                 RequestIndex = p.Index,
                 DedicatedBucket = client.S3Bucket,
             });
@@ -408,7 +429,7 @@ public sealed class CollectorPipeline
             return ResponseWriter.Accepted(0, rejected, domain);
         }
 
-        var status = _batcher.TryEnqueue(events, audit, parsed.BodyLength, out var written);
+        var status = _batcher.TryEnqueue(events, audit, parsed.RetainedBytes, out var written);
         if (status != EnqueueStatus.Queued)
         {
             var full = status == EnqueueStatus.QueueFull;
@@ -463,6 +484,21 @@ public sealed class CollectorPipeline
         return ResponseWriter.Accepted(events.Count, rejected, domain);
     }
 
+    private async ValueTask<(string? Domain, ClientConfig? Client, CollectorResponse? Response)> AuthorizeSiteIdAsync(string siteId, CancellationToken cancellationToken)
+    {
+        if (!DomainName.TryFromSiteId(siteId, out var domain))
+        {
+            return (null, null, ResponseWriter.Problem(
+                403,
+                ProblemTypes.DomainNotAuthorized,
+                "Domain not authorized",
+                "The siteId is not a valid domain name."));
+        }
+
+        var (client, response) = await AuthorizeAsync(domain, cancellationToken).ConfigureAwait(false);
+        return (domain, client, response);
+    }
+
     private async ValueTask<(ClientConfig? Client, CollectorResponse? Response)> AuthorizeAsync(string domain, CancellationToken cancellationToken)
     {
         var result = await _authorizer.AuthorizeAsync(domain, cancellationToken).ConfigureAwait(false);
@@ -491,11 +527,21 @@ public sealed class CollectorPipeline
 
     private CollectorResponse Refuse(CollectorResponse response, string? reason = null)
     {
-        IngestionLog.RequestRefused(_logger, response.StatusCode, reason ?? "refused");
+        reason ??= response.StatusCode switch
+        {
+            403 => "domain_not_authorized",
+            503 => "authorization_unavailable",
+            _ => "refused",
+        };
+        _metrics.RequestRefused(reason);
+        IngestionLog.RequestRefused(_logger, response.StatusCode, reason);
         return response;
     }
 
-    private CollectorResponse RefuseEvents(ParsedRequest parsed, CollectorResponse response, string? reason = null)
+    private CollectorResponse RefuseEvents(ParsedRequest parsed, CollectorResponse response, string? reason = null) =>
+        RefuseEvents(parsed.MemberCount, response, reason);
+
+    private CollectorResponse RefuseEvents(int memberCount, CollectorResponse response, string? reason = null)
     {
         reason ??= response.StatusCode switch
         {
@@ -503,7 +549,7 @@ public sealed class CollectorPipeline
             503 => "authorization_unavailable",
             _ => "site_missing",
         };
-        _metrics.EventsRejected(parsed.MemberCount, reason);
+        _metrics.EventsRejected(memberCount, reason);
         return Refuse(response, reason);
     }
 }

@@ -12,6 +12,12 @@ public static class ProblemTypes
     /// <summary>A batch carries more events than <see cref="RequestLimitsOptions.MaxEventsPerBatch"/> (413).</summary>
     public const string TooManyEvents = "urn:evothesis:collector:too-many-events";
 
+    /// <summary>
+    /// A batch's events would carry more than <see cref="RequestLimitsOptions.MaxPayloadExpansion"/> times its body once
+    /// the envelope's fields are copied into its members (413).
+    /// </summary>
+    public const string PayloadExpansionTooLarge = "urn:evothesis:collector:payload-expansion-too-large";
+
     /// <summary>The JSON nests deeper than <see cref="RequestLimitsOptions.MaxJsonDepth"/> (400).</summary>
     public const string JsonTooDeep = "urn:evothesis:collector:json-too-deep";
 

@@ -22,11 +22,19 @@ internal sealed class CollectRequestParser
     // Longer number texts are digit strings no analytics value needs, and past what stores accept.
     private const int MaxNumberLength = 256;
 
+    // What one event's objects (the event, its strings) keep alive beside the payload bytes, counted against the
+    // queue's byte limit: a generous estimate, measured at about 200 bytes.
+    private const int RetainedBytesPerEvent = 512;
+
     private static ReadOnlySpan<byte> Utf8ByteOrderMark => [0xEF, 0xBB, 0xBF];
 
     private readonly RequestLimitsOptions _limits;
     private readonly byte[] _body;
     private readonly int _start;
+    private readonly int _length;
+
+    // Bytes of the objects built for custom fields: memory the request keeps alive beside its body.
+    private long _builtBytes;
 
     // Set by token validation to the reason a value cannot be stored (a NUL or unpaired surrogate in a string,
     // a number no store can hold); saved and reset around each batch member so it lands on the member that
@@ -37,10 +45,11 @@ internal sealed class CollectRequestParser
     // not to be a batch, and the array is one field of a single event.
     private bool _membersUnstorable;
 
-    private CollectRequestParser(byte[] body, int start, RequestLimitsOptions limits)
+    private CollectRequestParser(byte[] body, int start, int length, RequestLimitsOptions limits)
     {
         _body = body;
         _start = start;
+        _length = length;
         _limits = limits;
     }
 
@@ -52,17 +61,101 @@ internal sealed class CollectRequestParser
     public static ParsedRequest Parse(byte[] body, int length, RequestLimitsOptions limits)
     {
         var start = body.AsSpan(0, length).StartsWith(Utf8ByteOrderMark) ? 3 : 0;
-        var parser = new CollectRequestParser(body, start, limits);
+        var parser = new CollectRequestParser(body, start, length, limits);
         var reader = new Utf8JsonReader(
             body.AsSpan(start, length - start),
             new JsonReaderOptions { MaxDepth = limits.MaxJsonDepth + 1, CommentHandling = JsonCommentHandling.Disallow });
         try
         {
-            return parser.ParseRoot(ref reader);
+            var parsed = parser.ParseRoot(ref reader);
+            parsed.RetainedBytes = body.Length + parser._builtBytes + ((long)parsed.Events.Count * RetainedBytesPerEvent);
+            return parsed;
         }
         catch (JsonException ex)
         {
             throw Problems.Malformed($"The body is not valid JSON: {ex.Message}");
+        }
+    }
+
+    /// <summary>
+    /// Finds the <c>siteId</c> a body names at its top level (a batch envelope's, or a single event's) and counts a
+    /// batch's members, in one pass that builds nothing: the site can be authorized, and an unauthorized one refused,
+    /// before the body is parsed.
+    /// </summary>
+    /// <param name="body">The body.</param>
+    /// <param name="length">The number of bytes of <paramref name="body"/> that are the body.</param>
+    /// <param name="limits">The limits; only the nesting depth is checked here.</param>
+    /// <param name="siteId">The top-level <c>siteId</c>, or <see langword="null"/> when there is none.</param>
+    /// <param name="memberCount">The members of a batch's <c>events</c> array, or 1.</param>
+    /// <returns><see langword="false"/> when the body is not a JSON object: <see cref="Parse"/> says why.</returns>
+    public static bool TryScanSite(byte[] body, int length, RequestLimitsOptions limits, out string? siteId, out int memberCount)
+    {
+        siteId = null;
+        memberCount = 1;
+        var start = body.AsSpan(0, length).StartsWith(Utf8ByteOrderMark) ? 3 : 0;
+        var reader = new Utf8JsonReader(
+            body.AsSpan(start, length - start),
+            new JsonReaderOptions { MaxDepth = limits.MaxJsonDepth + 1, CommentHandling = JsonCommentHandling.Disallow });
+        try
+        {
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return false;
+            }
+
+            var isBatch = false;
+            var members = -1;
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                if (Is(ref reader, "siteId"u8, "site_id"u8))
+                {
+                    reader.Read();
+                    if (reader.TokenType == JsonTokenType.String && reader.ValueSpan.Length <= limits.MaxStringLength)
+                    {
+                        siteId = reader.GetString();
+                    }
+
+                    reader.Skip();
+                }
+                else if (Is(ref reader, "eventType"u8, "event_type"u8))
+                {
+                    reader.Read();
+                    isBatch = reader.TokenType == JsonTokenType.String && reader.ValueSpan.Length == 5
+                        && Ascii.EqualsIgnoreCase(reader.ValueSpan, "batch"u8);
+                    reader.Skip();
+                }
+                else if (reader.ValueTextEquals("events"u8))
+                {
+                    reader.Read();
+                    if (reader.TokenType == JsonTokenType.StartArray)
+                    {
+                        members = 0;
+                        while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+                        {
+                            members++;
+                            reader.Skip();
+                        }
+                    }
+                    else
+                    {
+                        reader.Skip();
+                    }
+                }
+                else
+                {
+                    reader.Read();
+                    reader.Skip();
+                }
+            }
+
+            memberCount = isBatch && members >= 0 ? Math.Min(members, limits.MaxEventsPerBatch) : 1;
+            return true;
+        }
+        catch (JsonException)
+        {
+            siteId = null;
+            memberCount = 1;
+            return false;
         }
     }
 
@@ -135,7 +228,7 @@ internal sealed class CollectRequestParser
             PageData = fields.PageData,
             EventData = fields.EventData,
             Consent = fields.Consent,
-            CustomData = BuildObject(fields.Custom, null),
+            CustomData = BuildObject(fields.Custom),
         };
 
         return new ParsedRequest
@@ -165,7 +258,9 @@ internal sealed class CollectRequestParser
         var members = envelope.Members!;
         var events = new List<ParsedEvent>(members.Count);
         var rejected = new List<Rejection>();
-        var inheritedCustom = BuildObject(envelope.Custom, null);
+        CheckExpansion(ref envelope, members, _length);
+        var inheritedCustom = BuildObject(envelope.Custom);
+        string[]? inheritedNames = null;
         string? commonSiteId = null;
         var siteIdsAgree = true;
 
@@ -204,7 +299,7 @@ internal sealed class CollectRequestParser
                 PageData = m.PageData.IsNull ? envelope.PageData : m.PageData,
                 EventData = m.EventData,
                 Consent = m.Consent.IsNull ? envelope.Consent : m.Consent,
-                CustomData = m.Custom is null ? inheritedCustom : BuildObject(m.Custom, envelope.Custom),
+                CustomData = m.Custom is null ? inheritedCustom : Merge(m.Custom, envelope.Custom, ref inheritedNames),
             });
         }
 
@@ -325,14 +420,13 @@ internal sealed class CollectRequestParser
                     SkipValue(ref reader);
                 }
 
-                f.EventsArray = new CustomProperty("events", _start + propertyStart, _start + (int)reader.BytesConsumed);
+                f.EventsArray = new CustomProperty(_start + propertyStart, _start + (int)reader.BytesConsumed);
             }
             else
             {
-                var name = reader.GetString()!;
                 Next(ref reader);
                 SkipValue(ref reader);
-                (f.Custom ??= []).Add(new CustomProperty(name, _start + propertyStart, _start + (int)reader.BytesConsumed));
+                (f.Custom ??= []).Add(new CustomProperty(_start + propertyStart, _start + (int)reader.BytesConsumed));
             }
         }
     }
@@ -471,54 +565,151 @@ internal sealed class CollectRequestParser
         return RawJson.FromValidated(_body.AsMemory(_start + start, (int)reader.BytesConsumed - start));
     }
 
-    // Builds one JSON object from raw property slices; properties of 'own' win over those of 'inherited'.
-    private RawJson BuildObject(List<CustomProperty>? own, List<CustomProperty>? inherited)
+    // Refuses a batch whose members would carry, once the envelope's page_data, consent, sessionId and custom fields
+    // are copied into every member that lacks them, more than a small multiple of the body: what a request costs to
+    // build, redact and store stays proportional to its size. Counted before anything is built, as if every inherited
+    // field were copied (a member's own field of the same name only makes the copy smaller).
+    private void CheckExpansion(ref Fields envelope, List<Member> members, int bodyLength)
     {
-        if ((own is null || own.Count == 0) && (inherited is null || inherited.Count == 0))
+        long inheritedCustom = 0;
+        if (envelope.Custom is { Count: > 0 } custom)
         {
-            return default;
-        }
-
-        var selected = new List<CustomProperty>((own?.Count ?? 0) + (inherited?.Count ?? 0));
-        if (own is not null)
-        {
-            selected.AddRange(own);
-        }
-
-        if (inherited is not null)
-        {
-            foreach (var property in inherited)
+            inheritedCustom = 1 + custom.Count;
+            foreach (var property in custom)
             {
-                if (own is null || !own.Exists(p => p.Name == property.Name))
+                inheritedCustom += property.Length;
+            }
+        }
+
+        var envelopeSession = envelope.SessionId?.Length ?? 0;
+        long total = 0;
+        foreach (var member in members)
+        {
+            var m = member.Fields;
+            total += Size(m.PageData.IsNull ? envelope.PageData : m.PageData)
+                + Size(m.EventData)
+                + Size(m.Consent.IsNull ? envelope.Consent : m.Consent)
+                + (m.SessionId?.Length ?? envelopeSession)
+                + inheritedCustom;
+            if (m.Custom is not null)
+            {
+                foreach (var property in m.Custom)
                 {
-                    selected.Add(property);
+                    total += property.Length + 1;
                 }
             }
         }
 
-        var length = 2 + selected.Count - 1;
-        foreach (var property in selected)
+        var limit = ((long)_limits.MaxPayloadExpansion * bodyLength) + RequestLimitsOptions.PayloadExpansionAllowance;
+        if (total > limit)
         {
-            length += property.End - property.Start;
+            throw new CollectorProblemException(
+                413,
+                ProblemTypes.PayloadExpansionTooLarge,
+                "Batch expands too much",
+                $"With the envelope's fields copied into each member, the batch's events would carry {total} bytes, more than " +
+                $"{_limits.MaxPayloadExpansion} times the body ({bodyLength} bytes) plus {RequestLimitsOptions.PayloadExpansionAllowance} " +
+                "bytes. Send fields shared by many events in each event, or fewer events per batch.");
+        }
+
+        static int Size(RawJson value) => value.IsNull ? 0 : value.Utf8.Length;
+    }
+
+    // Builds one JSON object from raw property slices of the body.
+    private RawJson BuildObject(List<CustomProperty>? properties)
+    {
+        if (properties is null || properties.Count == 0)
+        {
+            return default;
+        }
+
+        return Write(properties, properties.Count);
+    }
+
+    // Builds a member's custom object: its own properties, then the envelope's it does not override. The envelope's
+    // names are read once per request; each member costs its own properties plus the envelope's, never their product.
+    private RawJson Merge(List<CustomProperty> own, List<CustomProperty>? inherited, ref string[]? inheritedNames)
+    {
+        if (inherited is null || inherited.Count == 0)
+        {
+            return BuildObject(own);
+        }
+
+        if (inheritedNames is null)
+        {
+            inheritedNames = new string[inherited.Count];
+            for (var i = 0; i < inherited.Count; i++)
+            {
+                inheritedNames[i] = NameOf(inherited[i]);
+            }
+        }
+
+        var ownNames = new HashSet<string>(own.Count, StringComparer.Ordinal);
+        foreach (var property in own)
+        {
+            ownNames.Add(NameOf(property));
+        }
+
+        var keep = new bool[inherited.Count];
+        var kept = 0;
+        for (var i = 0; i < inherited.Count; i++)
+        {
+            keep[i] = !ownNames.Contains(inheritedNames[i]);
+            kept += keep[i] ? 1 : 0;
+        }
+
+        if (kept == 0)
+        {
+            return BuildObject(own);
+        }
+
+        var selected = new List<CustomProperty>(own.Count + kept);
+        selected.AddRange(own);
+        for (var i = 0; i < inherited.Count; i++)
+        {
+            if (keep[i])
+            {
+                selected.Add(inherited[i]);
+            }
+        }
+
+        return Write(selected, selected.Count);
+    }
+
+    private RawJson Write(List<CustomProperty> properties, int count)
+    {
+        var length = 2 + count - 1;
+        for (var i = 0; i < count; i++)
+        {
+            length += properties[i].Length;
         }
 
         var buffer = new byte[length];
+        _builtBytes += length;
         buffer[0] = (byte)'{';
         var position = 1;
-        for (var i = 0; i < selected.Count; i++)
+        for (var i = 0; i < count; i++)
         {
             if (i > 0)
             {
                 buffer[position++] = (byte)',';
             }
 
-            var slice = _body.AsSpan(selected[i].Start, selected[i].End - selected[i].Start);
+            var slice = _body.AsSpan(properties[i].Start, properties[i].Length);
             slice.CopyTo(buffer.AsSpan(position));
             position += slice.Length;
         }
 
         buffer[position] = (byte)'}';
         return RawJson.FromValidated(buffer);
+    }
+
+    // The unescaped name of a property slice (which starts with the name's opening quote).
+    private string NameOf(CustomProperty property)
+    {
+        var reader = new Utf8JsonReader(_body.AsSpan(property.Start, property.Length));
+        reader.Read();
+        return reader.GetString()!;
     }
 
     private void SkipValue(ref Utf8JsonReader reader)
@@ -713,7 +904,12 @@ internal sealed class CollectRequestParser
     private static bool Is(ref Utf8JsonReader reader, ReadOnlySpan<byte> camel, ReadOnlySpan<byte> snake) =>
         reader.ValueTextEquals(camel) || (camel != snake && reader.ValueTextEquals(snake));
 
-    private readonly record struct CustomProperty(string Name, int Start, int End);
+    // A property of an object the contract does not name, as a slice of the body from its name's opening quote to the
+    // end of its value. Its name is read only when an envelope property has to be merged with a member's own.
+    private readonly record struct CustomProperty(int Start, int End)
+    {
+        public int Length => End - Start;
+    }
 
     private readonly record struct Member(int Index, Fields Fields, string? Reason);
 

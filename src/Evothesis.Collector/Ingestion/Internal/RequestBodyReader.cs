@@ -27,12 +27,15 @@ internal static class RequestBodyReader
 
         if (!gzip)
         {
-            if (request.ContentLength is { } declared)
+            // The buffer grows with the bytes that arrive, never to the Content-Length a sender promises: a slow or
+            // lying sender holds no more memory than it has sent.
+            var body = await ReadToLimitAsync(request.Body, maxBytes, cancellationToken).ConfigureAwait(false);
+            if (request.ContentLength is { } declared && body.Length < declared)
             {
-                return await ReadDeclaredAsync(request.Body, (int)declared, cancellationToken).ConfigureAwait(false);
+                throw new CollectorProblemException(400, ProblemTypes.MalformedBody, "Malformed body", "The body is shorter than its Content-Length.");
             }
 
-            return await ReadToLimitAsync(request.Body, maxBytes, cancellationToken).ConfigureAwait(false);
+            return body;
         }
 
         // The compressed stream is limited too: a body that is large before decompression is refused
@@ -66,18 +69,6 @@ internal static class RequestBodyReader
         contentEncoding is not null
         && (contentEncoding.Trim().Equals("gzip", StringComparison.OrdinalIgnoreCase)
             || contentEncoding.Trim().Equals("x-gzip", StringComparison.OrdinalIgnoreCase));
-
-    private static async ValueTask<(byte[] Buffer, int Length)> ReadDeclaredAsync(Stream body, int length, CancellationToken cancellationToken)
-    {
-        var buffer = new byte[length];
-        var read = await body.ReadAtLeastAsync(buffer, length, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
-        if (read < length)
-        {
-            throw new CollectorProblemException(400, ProblemTypes.MalformedBody, "Malformed body", "The body is shorter than its Content-Length.");
-        }
-
-        return (buffer, length);
-    }
 
     private static async ValueTask<(byte[] Buffer, int Length)> ReadToLimitAsync(Stream source, int maxBytes, CancellationToken cancellationToken)
     {
