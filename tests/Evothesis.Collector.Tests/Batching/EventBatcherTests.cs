@@ -432,6 +432,22 @@ public class EventBatcherTests
         await task!.WaitAsync(Deadline);
     }
 
+    [Test]
+    public async Task TryEnqueue_CommitObserverThrows_RequestsAreStillAcknowledgedAndTheFailureCounted()
+    {
+        var sink = new InMemoryEventSink();
+        using var failures = new MetricCollector<long>(_meterFactory, CollectorMetrics.MeterName, "evothesis.collector.observer.failures");
+        await using var batcher = Create([sink], o => o.BatchSize = 2, new ThrowingObserver());
+        batcher.Start();
+
+        batcher.TryEnqueue(TestEvents.Many(2), out var written).Should().Be(EnqueueStatus.Queued);
+
+        await written!.WaitAsync(Deadline);
+        sink.Events.Should().HaveCount(2);
+        batcher.LastWriteFailed.Should().BeFalse();
+        failures.GetMeasurementSnapshot().Sum(m => m.Value).Should().Be(1);
+    }
+
     private EventBatcher Create(IEventSink sink, Action<BatchingOptions>? configure = null) => Create([sink], configure);
 
     private EventBatcher Create(IEventSink[] sinks, Action<BatchingOptions>? configure = null, IBatchCommitObserver? observer = null)
@@ -452,6 +468,11 @@ public class EventBatcherTests
         var signal = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         batcher.WaitingForMoreEvents += () => signal.TrySetResult();
         return signal;
+    }
+
+    private sealed class ThrowingObserver : IBatchCommitObserver
+    {
+        public void OnCommitted(EventBatch batch) => throw new InvalidOperationException("The observer failed.");
     }
 
     // Stores every client's events but those of the given clients, as a sink with a broken dedicated bucket would.

@@ -112,7 +112,7 @@ internal sealed class CollectRequestParser
                     reader.Read();
                     if (reader.TokenType == JsonTokenType.String && reader.ValueSpan.Length <= limits.MaxStringLength)
                     {
-                        siteId = reader.GetString();
+                        siteId = GetStringOrNull(ref reader);
                     }
 
                     reader.Skip();
@@ -124,7 +124,7 @@ internal sealed class CollectRequestParser
                         && Ascii.EqualsIgnoreCase(reader.ValueSpan, "batch"u8);
                     reader.Skip();
                 }
-                else if (reader.ValueTextEquals("events"u8))
+                else if (Is(ref reader, "events"u8, "events"u8))
                 {
                     reader.Read();
                     if (reader.TokenType == JsonTokenType.StartArray)
@@ -330,7 +330,7 @@ internal sealed class CollectRequestParser
             if (Is(ref reader, "eventType"u8, "event_type"u8))
             {
                 Next(ref reader);
-                if (reader.TokenType == JsonTokenType.String && reader.GetString() is { } type && !string.IsNullOrWhiteSpace(type))
+                if (reader.TokenType == JsonTokenType.String && GetStringOrNull(ref reader) is { } type && !string.IsNullOrWhiteSpace(type))
                 {
                     f.EventType = type;
                     f.EventTypeInvalid = false;
@@ -363,7 +363,7 @@ internal sealed class CollectRequestParser
                 Next(ref reader);
                 if (reader.TokenType == JsonTokenType.String)
                 {
-                    f.SiteId = reader.GetString();
+                    f.SiteId = GetStringOrNull(ref reader);
                 }
                 else if (reader.TokenType != JsonTokenType.Null)
                 {
@@ -483,7 +483,7 @@ internal sealed class CollectRequestParser
             // The client's text is kept only when it is a timestamp: anything else is no time and could be
             // anything (a mistake, or personal data).
             case JsonTokenType.String:
-                var candidate = reader.GetString();
+                var candidate = GetStringOrNull(ref reader);
                 if (DateTimeOffset.TryParse(
                     candidate,
                     CultureInfo.InvariantCulture,
@@ -521,8 +521,8 @@ internal sealed class CollectRequestParser
         switch (reader.TokenType)
         {
             case JsonTokenType.String:
-                value = reader.GetString();
-                return value!.Length <= maxLength;
+                value = GetStringOrNull(ref reader);
+                return value is not null && value.Length <= maxLength;
             case JsonTokenType.Number:
                 value = Encoding.UTF8.GetString(reader.ValueSpan);
                 return value.Length <= maxLength;
@@ -709,7 +709,21 @@ internal sealed class CollectRequestParser
     {
         var reader = new Utf8JsonReader(_body.AsSpan(property.Start, property.Length));
         reader.Read();
-        return reader.GetString()!;
+        return GetStringOrNull(ref reader) ?? Encoding.UTF8.GetString(reader.ValueSpan);
+    }
+
+    // A string with an unpaired surrogate escape cannot become a .NET string; the token check has already marked what
+    // carries it as unstorable, so it is refused as such instead of failing the request.
+    private static string? GetStringOrNull(ref Utf8JsonReader reader)
+    {
+        try
+        {
+            return reader.GetString();
+        }
+        catch (InvalidOperationException)
+        {
+            return null;
+        }
     }
 
     private void SkipValue(ref Utf8JsonReader reader)
@@ -901,8 +915,19 @@ internal sealed class CollectRequestParser
         };
     }
 
-    private static bool Is(ref Utf8JsonReader reader, ReadOnlySpan<byte> camel, ReadOnlySpan<byte> snake) =>
-        reader.ValueTextEquals(camel) || (camel != snake && reader.ValueTextEquals(snake));
+    // A name with an unpaired surrogate escape names no field of the contract (and is marked unstorable by the token
+    // check); comparing it must not fail the request.
+    private static bool Is(ref Utf8JsonReader reader, ReadOnlySpan<byte> camel, ReadOnlySpan<byte> snake)
+    {
+        try
+        {
+            return reader.ValueTextEquals(camel) || (camel != snake && reader.ValueTextEquals(snake));
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
+    }
 
     // A property of an object the contract does not name, as a slice of the body from its name's opening quote to the
     // end of its value. Its name is read only when an envelope property has to be merged with a member's own.
