@@ -1,3 +1,4 @@
+using System.Net;
 using Evothesis.Collector.Authorization;
 using Evothesis.Collector.Authorization.Internal;
 using Evothesis.Collector.Batching;
@@ -175,7 +176,7 @@ public sealed class CollectorPipeline
         ClientConfig? client = null;
         if (domain is not null)
         {
-            var refusal = await AuthorizeAsync(domain, cancellationToken).ConfigureAwait(false);
+            var refusal = await AuthorizeAsync(domain, request.RemoteIpAddress, cancellationToken).ConfigureAwait(false);
             if (refusal.Response is not null)
             {
                 return Refuse(refusal.Response);
@@ -203,16 +204,20 @@ public sealed class CollectorPipeline
 
     /// <summary>Authorizes the domain of a CORS preflight's <c>Origin</c> through the same (cached) authorizer as events.</summary>
     /// <param name="origin">The <c>Origin</c> header.</param>
+    /// <param name="clientAddress">The sender's address, for the lookup budget.</param>
     /// <param name="cancellationToken">Cancels the wait.</param>
     /// <returns>The origin's normalised domain (<see langword="null"/> when it names none) and its authorization.</returns>
-    internal async ValueTask<(string? Domain, DomainAuthorization Authorization)> AuthorizeOriginAsync(string? origin, CancellationToken cancellationToken)
+    internal async ValueTask<(string? Domain, DomainAuthorization Authorization)> AuthorizeOriginAsync(
+        string? origin,
+        IPAddress? clientAddress,
+        CancellationToken cancellationToken)
     {
         if (!DomainName.TryFromOrigin(origin, out var domain))
         {
             return (null, DomainAuthorization.Unauthorized);
         }
 
-        var result = await _authorizer.AuthorizeAsync(domain, cancellationToken).ConfigureAwait(false);
+        var result = await _authorizer.AuthorizeAsync(domain, clientAddress, cancellationToken).ConfigureAwait(false);
         if (result.Status != DomainAuthorizationStatus.Authorized)
         {
             AuthorizationLog.PreflightRefused(_logger, domain, result.Status);
@@ -291,7 +296,7 @@ public sealed class CollectorPipeline
             }
 
             domain = siteDomain;
-            var refusal = await AuthorizeAsync(domain, cancellationToken).ConfigureAwait(false);
+            var refusal = await AuthorizeAsync(domain, request.RemoteIpAddress, cancellationToken).ConfigureAwait(false);
             if (refusal.Response is not null)
             {
                 return RefuseEvents(parsed, refusal.Response);
@@ -463,9 +468,12 @@ public sealed class CollectorPipeline
         return ResponseWriter.Accepted(events.Count, rejected, domain);
     }
 
-    private async ValueTask<(ClientConfig? Client, CollectorResponse? Response)> AuthorizeAsync(string domain, CancellationToken cancellationToken)
+    private async ValueTask<(ClientConfig? Client, CollectorResponse? Response)> AuthorizeAsync(
+        string domain,
+        IPAddress? clientAddress,
+        CancellationToken cancellationToken)
     {
-        var result = await _authorizer.AuthorizeAsync(domain, cancellationToken).ConfigureAwait(false);
+        var result = await _authorizer.AuthorizeAsync(domain, clientAddress, cancellationToken).ConfigureAwait(false);
         switch (result.Status)
         {
             case DomainAuthorizationStatus.Authorized:
@@ -479,6 +487,9 @@ public sealed class CollectorPipeline
                     "Authorization unavailable",
                     $"The owner of '{domain}' cannot be determined right now; retry later.",
                     result.RetryAfter ?? _options.RetryAfter));
+            case DomainAuthorizationStatus.Throttled:
+                // Logged by the authorizer (one warning per interval); a flood must not write a line per request.
+                return (null, Throttled(result));
             default:
                 AuthorizationLog.DomainUnauthorized(_logger, domain);
                 return (null, ResponseWriter.Problem(
@@ -489,15 +500,41 @@ public sealed class CollectorPipeline
         }
     }
 
+    // 429 when the sender's address caused too many lookups, 503 when everyone together did: the collector is busy.
+    private CollectorResponse Throttled(DomainAuthorization result)
+    {
+        var retryAfter = result.RetryAfter ?? _options.RetryAfter;
+        if (result.ThrottledBy == LookupBudgetScope.ClientAddress)
+        {
+            var tooMany = ResponseWriter.Problem(
+                429,
+                ProblemTypes.LookupRateLimited,
+                "Too many unknown sites",
+                "This address has named too many sites the collector does not know yet in a short time; retry later.",
+                retryAfter);
+            tooMany.Reason = "lookup_rate_limited";
+            return tooMany;
+        }
+
+        var busy = ResponseWriter.Problem(
+            503,
+            ProblemTypes.LookupBudgetExhausted,
+            "Authorization busy",
+            "The collector is looking up too many sites it does not know yet; retry later.",
+            retryAfter);
+        busy.Reason = "lookup_budget_exhausted";
+        return busy;
+    }
+
     private CollectorResponse Refuse(CollectorResponse response, string? reason = null)
     {
-        IngestionLog.RequestRefused(_logger, response.StatusCode, reason ?? "refused");
+        IngestionLog.RequestRefused(_logger, response.StatusCode, reason ?? response.Reason ?? "refused");
         return response;
     }
 
     private CollectorResponse RefuseEvents(ParsedRequest parsed, CollectorResponse response, string? reason = null)
     {
-        reason ??= response.StatusCode switch
+        reason ??= response.Reason ?? response.StatusCode switch
         {
             403 => "domain_not_authorized",
             503 => "authorization_unavailable",
