@@ -19,6 +19,14 @@ command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2
 dotnet build -c Release "$REPO_ROOT/samples/Evothesis.Collector.Sample" -v q -nologo >/dev/null
 dll="$REPO_ROOT/samples/Evothesis.Collector.Sample/bin/Release/net10.0/Evothesis.Collector.Sample.dll"
 
+# Production refuses the sample's demo clients file (its salts are published): the load run brings its own, with
+# the client the wrk script sends for.
+clients="$(mktemp --suffix=.json)"
+trap 'rm -f "$clients"' EXIT
+cat >"$clients" <<'JSON'
+{"localhost":{"client_id":"client_test","privacy_level":"standard","ip_collection":{"enabled":true,"hash_required":false},"consent":{"required":false,"default_behavior":"opt_in"}}}
+JSON
+
 echo "| ack mode | flush interval | connections | requests/s | events/s | p50 ms | p99 ms | non-2xx | events written |"
 echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 for mode in $ACK_MODES; do
@@ -30,7 +38,7 @@ for mode in $ACK_MODES; do
       Evothesis__Storage__Path="$data" \
       Evothesis__Batching__AckMode="$mode" \
       Evothesis__Batching__FlushInterval="00:00:$(printf '%09.6f' "$interval")" \
-      Evothesis__Authorization__ClientsFile="$REPO_ROOT/samples/Evothesis.Collector.Sample/clients.json" \
+      Evothesis__Authorization__ClientsFile="$clients" \
         dotnet "$dll" --urls "http://127.0.0.1:$PORT" --contentRoot "$REPO_ROOT/samples/Evothesis.Collector.Sample" >/dev/null 2>&1 &
       server=$!
       for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/health" >/dev/null 2>&1 && break; sleep 0.1; done
