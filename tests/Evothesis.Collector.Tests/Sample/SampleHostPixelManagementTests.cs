@@ -285,6 +285,22 @@ public sealed class SampleHostPixelManagementTests
         _pm.TotalCalls.Should().Be(budget.BurstPerClient + 2);
     }
 
+    [Test]
+    public async Task Health_ProbedRepeatedly_CallsPixelManagementOnceWithinTheCacheDuration()
+    {
+        await using var host = SampleHostFactory.WithPixelManagement(_pm.Url, new() { ["Evothesis:Authorization:HealthCheckCacheDuration"] = "00:01:00" });
+        using var client = host.CreateClient();
+
+        var probes = await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => client.GetAsync(new Uri("/health", UriKind.Relative))));
+
+        probes.Should().OnlyContain(p => p.StatusCode == HttpStatusCode.OK);
+        _pm.Targets.Should().Equal(["/api/v1/config/domain/evothesis-health-check.invalid"], "one probe answers every check within a minute");
+        foreach (var probe in probes)
+        {
+            probe.Dispose();
+        }
+    }
+
     private static string Known(string eventId) => $$"""{"eventType":"pageview","eventId":"{{eventId}}","siteId":"shop.acme.com"}""";
 
     private static async Task<HttpResponseMessage> PostAsync(HttpClient client, string? origin, string body, string? referer = null)
