@@ -218,7 +218,8 @@ public sealed class CollectorPipeline
         }
 
         var result = await _authorizer.AuthorizeAsync(domain, clientAddress, cancellationToken).ConfigureAwait(false);
-        if (result.Status != DomainAuthorizationStatus.Authorized)
+        // A refusal by the lookup budget is logged by the authorizer, once per interval: a flood writes no line per request.
+        if (result.Status is not (DomainAuthorizationStatus.Authorized or DomainAuthorizationStatus.Throttled))
         {
             AuthorizationLog.PreflightRefused(_logger, domain, result.Status);
         }

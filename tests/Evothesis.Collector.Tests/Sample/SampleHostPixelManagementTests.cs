@@ -259,6 +259,8 @@ public sealed class SampleHostPixelManagementTests
         await using var host = new SampleHost(
             new Dictionary<string, string?> { ["PIXEL_MANAGEMENT_URL"] = _pm.Url },
             s => s.AddSingleton(sp => PixelManagementServices.CreateAuthorizer(sp, time)));
+        using var rejected = new MetricCollector<long>(
+            host.Services.GetRequiredService<IMeterFactory>(), "Evothesis.Collector", "evothesis.collector.events.rejected");
         (await host.SendAsync("POST", "/collect", Visitor, Known("warm-up"))).StatusCode.Should().Be(202);
 
         var flood = new List<SampleHost.Response>();
@@ -283,6 +285,8 @@ public sealed class SampleHostPixelManagementTests
         cachedFromAttacker.StatusCode.Should().Be(202, "a cached site costs no budget");
         unknownFromOther.StatusCode.Should().Be(403, "another address still has its budget");
         _pm.TotalCalls.Should().Be(budget.BurstPerClient + 2);
+        rejected.GetMeasurementSnapshot().Where(m => (string?)m.Tags["reason"] == "lookup_rate_limited").Sum(m => m.Value)
+            .Should().Be(refused.Count);
     }
 
     [Test]
