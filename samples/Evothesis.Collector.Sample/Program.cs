@@ -1,7 +1,9 @@
 using System.Net;
 using System.Security.Cryptography;
 using System.Text;
+using Evothesis.Collector.Sample.Clients;
 using Evothesis.Collector.Sample.Pixel;
+using Evothesis.Collector.Sample.RateLimiting;
 using Microsoft.AspNetCore.HttpOverrides;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -61,10 +63,17 @@ builder.Services.AddOptions<ForwardedHeadersOptions>().Configure<IConfiguration>
     }
 });
 
+// Per client address on /collect, when Sample:RateLimit:PermitsPerSecond is set (off by default): 429 with Retry-After.
+builder.Services.AddCollectRateLimiter();
+
 var app = builder.Build();
 
-// First, so everything after it (the collector included) sees the visitor's address.
+// The demo clients file's salts are published: in Production, a clients file of your own or pixel-management.
+app.ThrowIfDemoClientsInProduction();
+
+// First, so everything after it (the collector and the rate limiter included) sees the visitor's address.
 app.UseForwardedHeaders();
+app.UseRateLimiter();
 
 // /events/recent shows every client's events: only in Development, or to callers presenting the admin key
 // (Sample:AdminKey, sent as X-Admin-Key). With a key configured, Development requires it too.
@@ -90,7 +99,7 @@ if (!string.IsNullOrEmpty(adminKey))
 app.UseDemoSite();
 
 const string collectPath = "/collect";
-app.MapEvothesisCollector(collectPath);
+app.MapEvothesisCollector(collectPath).RequireRateLimiting(CollectRateLimiting.PolicyName);
 if (app.Environment.IsDevelopment() || !string.IsNullOrEmpty(adminKey))
 {
     app.MapEvothesisRecentEvents();

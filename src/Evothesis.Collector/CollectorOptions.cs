@@ -173,6 +173,52 @@ internal sealed class CollectorOptionsValidator : IValidateOptions<CollectorOpti
         {
             failures.Add($"Evothesis:Authorization:CacheSizeLimit ({authorization.CacheSizeLimit}) must be between 16 and 10000000.");
         }
+
+        CheckRange(failures, "Evothesis:Authorization:HealthCheckCacheDuration", authorization.HealthCheckCacheDuration, TimeSpan.Zero, TimeSpan.FromMinutes(5));
+        ValidateLookupBudget(failures, authorization.LookupBudget);
+    }
+
+    private static void ValidateLookupBudget(List<string> failures, LookupBudgetOptions? budget)
+    {
+        const string Key = "Evothesis:Authorization:LookupBudget";
+        if (budget is null)
+        {
+            failures.Add($"{Key} must not be null.");
+            return;
+        }
+
+        CheckRate(failures, $"{Key}:PermitsPerSecond", budget.PermitsPerSecond);
+        CheckRate(failures, $"{Key}:PermitsPerSecondPerClient", budget.PermitsPerSecondPerClient);
+        if (budget.Burst is < 1 or > 1_000_000)
+        {
+            failures.Add($"{Key}:Burst ({budget.Burst}) must be between 1 and 1000000.");
+        }
+
+        if (budget.BurstPerClient is < 1 or > 1_000_000)
+        {
+            failures.Add($"{Key}:BurstPerClient ({budget.BurstPerClient}) must be between 1 and 1000000.");
+        }
+
+        // A client address allowed more than everyone together would make its own budget meaningless.
+        if (budget.PermitsPerSecondPerClient > budget.PermitsPerSecond)
+        {
+            failures.Add(
+                $"{Key}:PermitsPerSecondPerClient ({budget.PermitsPerSecondPerClient}) must not exceed {Key}:PermitsPerSecond ({budget.PermitsPerSecond}).");
+        }
+
+        if (budget.BurstPerClient > budget.Burst)
+        {
+            failures.Add($"{Key}:BurstPerClient ({budget.BurstPerClient}) must not exceed {Key}:Burst ({budget.Burst}).");
+        }
+    }
+
+    private static void CheckRate(List<string> failures, string key, double value)
+    {
+        // Also refuses NaN, which compares false with everything.
+        if (!(value >= 0.001 && value <= 1_000_000))
+        {
+            failures.Add($"{key} ({value}) must be between 0.001 and 1000000.");
+        }
     }
 
     private static void CheckNames(List<string> failures, string key, IList<string>? names)

@@ -99,7 +99,7 @@ internal sealed class CollectEndpoint(CollectorPipeline pipeline, AuthorizationM
         string? domain;
         try
         {
-            (domain, authorization) = await pipeline.AuthorizeOriginAsync(origin, context.RequestAborted).ConfigureAwait(false);
+            (domain, authorization) = await pipeline.AuthorizeOriginAsync(origin, context.Connection.RemoteIpAddress, context.RequestAborted).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {
@@ -120,6 +120,14 @@ internal sealed class CollectEndpoint(CollectorPipeline pipeline, AuthorizationM
                 // No grant, and a hint for whoever reads the network log; the pixel keeps its events and retries.
                 metrics.Preflight("unavailable");
                 response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+                WriteRetryAfter(response, authorization.RetryAfter ?? _retryAfter);
+                break;
+            case DomainAuthorizationStatus.Throttled:
+                // The lookup budget is spent (see LookupBudgetOptions): as for events, 429 for this sender, 503 for all.
+                metrics.Preflight("throttled");
+                response.StatusCode = authorization.ThrottledBy == LookupBudgetScope.ClientAddress
+                    ? StatusCodes.Status429TooManyRequests
+                    : StatusCodes.Status503ServiceUnavailable;
                 WriteRetryAfter(response, authorization.RetryAfter ?? _retryAfter);
                 break;
             default:

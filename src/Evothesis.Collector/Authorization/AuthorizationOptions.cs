@@ -100,6 +100,19 @@ public sealed class AuthorizationOptions
     public int CacheSizeLimit { get; set; } = 100_000;
 
     /// <summary>
+    /// Gets or sets the budget of lookups of domains and client ids the cache does not hold, which bounds what a flood
+    /// of made-up sites can ask of pixel-management. See <see cref="LookupBudgetOptions"/> for the defaults.
+    /// </summary>
+    public LookupBudgetOptions LookupBudget { get; set; } = new();
+
+    /// <summary>
+    /// Gets or sets how long the pixel-management health check reuses its last probe, so that frequent health probes
+    /// (an orchestrator's liveness and readiness checks of every instance) do not each call pixel-management. Concurrent
+    /// checks share one probe. <see cref="TimeSpan.Zero"/> probes on every check. The default is 5 seconds.
+    /// </summary>
+    public TimeSpan HealthCheckCacheDuration { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
     /// Gets or sets how long browsers may cache a granted CORS preflight (<c>Access-Control-Max-Age</c>).
     /// Every request is still authorized when it arrives. The default is 1 hour.
     /// </summary>

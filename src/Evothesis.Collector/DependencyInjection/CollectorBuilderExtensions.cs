@@ -6,6 +6,7 @@ using Evothesis.Collector.Diagnostics;
 using Evothesis.Collector.Privacy;
 using Evothesis.Collector.Sinks;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -126,13 +127,19 @@ public static class CollectorBuilderExtensions
     /// Adds the collector's health checks, tagged <c>evothesis</c>: <c>evothesis-collector</c> (unhealthy when events
     /// are not being written, degraded when the queue is filling up) and <c>evothesis-pixel-management</c>
     /// (pixel-management reachability: degraded while cached configurations keep known domains working, unhealthy
-    /// when nothing is cached; healthy when pixel-management is not used).
+    /// when nothing is cached; healthy when pixel-management is not used). pixel-management is probed at most once per
+    /// <see cref="AuthorizationOptions.HealthCheckCacheDuration"/>, however often the checks run.
     /// </summary>
     /// <param name="builder">The health checks builder.</param>
     /// <returns>The builder.</returns>
     public static IHealthChecksBuilder AddEvothesisCollector(this IHealthChecksBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
+
+        // One instance, which holds the last probe: health checks are otherwise created for every run.
+        builder.Services.TryAddSingleton(sp => new PixelManagementHealthCheck(
+            sp.GetRequiredService<IDomainAuthorizer>(),
+            sp.GetRequiredService<IOptions<CollectorOptions>>()));
         return builder
             .AddCheck<CollectorHealthCheck>("evothesis-collector", tags: ["evothesis"])
             .AddCheck<PixelManagementHealthCheck>("evothesis-pixel-management", tags: ["evothesis", "pixel-management"]);

@@ -1,3 +1,4 @@
+using System.Net;
 using Evothesis.Collector.Authorization;
 using Evothesis.Collector.Authorization.Internal;
 using Evothesis.Collector.Batching;
@@ -188,7 +189,7 @@ public sealed class CollectorPipeline
         ClientConfig? client = null;
         if (domain is not null)
         {
-            var refusal = await AuthorizeAsync(domain, cancellationToken).ConfigureAwait(false);
+            var refusal = await AuthorizeAsync(domain, request.RemoteIpAddress, cancellationToken).ConfigureAwait(false);
             if (refusal.Response is not null)
             {
                 return Refuse(refusal.Response);
@@ -216,17 +217,22 @@ public sealed class CollectorPipeline
 
     /// <summary>Authorizes the domain of a CORS preflight's <c>Origin</c> through the same (cached) authorizer as events.</summary>
     /// <param name="origin">The <c>Origin</c> header.</param>
+    /// <param name="clientAddress">The sender's address, for the lookup budget.</param>
     /// <param name="cancellationToken">Cancels the wait.</param>
     /// <returns>The origin's normalised domain (<see langword="null"/> when it names none) and its authorization.</returns>
-    internal async ValueTask<(string? Domain, DomainAuthorization Authorization)> AuthorizeOriginAsync(string? origin, CancellationToken cancellationToken)
+    internal async ValueTask<(string? Domain, DomainAuthorization Authorization)> AuthorizeOriginAsync(
+        string? origin,
+        IPAddress? clientAddress,
+        CancellationToken cancellationToken)
     {
         if (!DomainName.TryFromOrigin(origin, out var domain))
         {
             return (null, DomainAuthorization.Unauthorized);
         }
 
-        var result = await _authorizer.AuthorizeAsync(domain, cancellationToken).ConfigureAwait(false);
-        if (result.Status != DomainAuthorizationStatus.Authorized)
+        var result = await _authorizer.AuthorizeAsync(domain, clientAddress, cancellationToken).ConfigureAwait(false);
+        // A refusal by the lookup budget is logged by the authorizer, once per interval: a flood writes no line per request.
+        if (result.Status is not (DomainAuthorizationStatus.Authorized or DomainAuthorizationStatus.Throttled))
         {
             AuthorizationLog.PreflightRefused(_logger, domain, result.Status);
         }
@@ -271,7 +277,7 @@ public sealed class CollectorPipeline
             if (domain is null && CollectRequestParser.TryScanSite(buffer, length, _options.Limits, out var scannedSite, out var scannedMembers)
                 && scannedSite is not null)
             {
-                var early = await AuthorizeSiteIdAsync(scannedSite, cancellationToken).ConfigureAwait(false);
+                var early = await AuthorizeSiteIdAsync(scannedSite, request.RemoteIpAddress, cancellationToken).ConfigureAwait(false);
                 if (early.Response is not null)
                 {
                     _metrics.EventsReceived(scannedMembers);
@@ -310,7 +316,7 @@ public sealed class CollectorPipeline
                     "The request names no site: send it from a page (Origin) or name the site in 'siteId'."));
             }
 
-            var refusal = await AuthorizeSiteIdAsync(parsed.SiteId, cancellationToken).ConfigureAwait(false);
+            var refusal = await AuthorizeSiteIdAsync(parsed.SiteId, request.RemoteIpAddress, cancellationToken).ConfigureAwait(false);
             if (refusal.Response is not null)
             {
                 return RefuseEvents(parsed, refusal.Response);
@@ -484,7 +490,7 @@ public sealed class CollectorPipeline
         return ResponseWriter.Accepted(events.Count, rejected, domain);
     }
 
-    private async ValueTask<(string? Domain, ClientConfig? Client, CollectorResponse? Response)> AuthorizeSiteIdAsync(string siteId, CancellationToken cancellationToken)
+    private async ValueTask<(string? Domain, ClientConfig? Client, CollectorResponse? Response)> AuthorizeSiteIdAsync(string siteId, IPAddress? clientAddress, CancellationToken cancellationToken)
     {
         if (!DomainName.TryFromSiteId(siteId, out var domain))
         {
@@ -495,13 +501,16 @@ public sealed class CollectorPipeline
                 "The siteId is not a valid domain name."));
         }
 
-        var (client, response) = await AuthorizeAsync(domain, cancellationToken).ConfigureAwait(false);
+        var (client, response) = await AuthorizeAsync(domain, clientAddress, cancellationToken).ConfigureAwait(false);
         return (domain, client, response);
     }
 
-    private async ValueTask<(ClientConfig? Client, CollectorResponse? Response)> AuthorizeAsync(string domain, CancellationToken cancellationToken)
+    private async ValueTask<(ClientConfig? Client, CollectorResponse? Response)> AuthorizeAsync(
+        string domain,
+        IPAddress? clientAddress,
+        CancellationToken cancellationToken)
     {
-        var result = await _authorizer.AuthorizeAsync(domain, cancellationToken).ConfigureAwait(false);
+        var result = await _authorizer.AuthorizeAsync(domain, clientAddress, cancellationToken).ConfigureAwait(false);
         switch (result.Status)
         {
             case DomainAuthorizationStatus.Authorized:
@@ -515,6 +524,9 @@ public sealed class CollectorPipeline
                     "Authorization unavailable",
                     $"The owner of '{domain}' cannot be determined right now; retry later.",
                     result.RetryAfter ?? _options.RetryAfter));
+            case DomainAuthorizationStatus.Throttled:
+                // Logged by the authorizer (one warning per interval); a flood must not write a line per request.
+                return (null, Throttled(result));
             default:
                 AuthorizationLog.DomainUnauthorized(_logger, domain);
                 return (null, ResponseWriter.Problem(
@@ -525,9 +537,35 @@ public sealed class CollectorPipeline
         }
     }
 
+    // 429 when the sender's address caused too many lookups, 503 when everyone together did: the collector is busy.
+    private CollectorResponse Throttled(DomainAuthorization result)
+    {
+        var retryAfter = result.RetryAfter ?? _options.RetryAfter;
+        if (result.ThrottledBy == LookupBudgetScope.ClientAddress)
+        {
+            var tooMany = ResponseWriter.Problem(
+                429,
+                ProblemTypes.LookupRateLimited,
+                "Too many unknown sites",
+                "This address has named too many sites the collector does not know yet in a short time; retry later.",
+                retryAfter);
+            tooMany.Reason = "lookup_rate_limited";
+            return tooMany;
+        }
+
+        var busy = ResponseWriter.Problem(
+            503,
+            ProblemTypes.LookupBudgetExhausted,
+            "Authorization busy",
+            "The collector is looking up too many sites it does not know yet; retry later.",
+            retryAfter);
+        busy.Reason = "lookup_budget_exhausted";
+        return busy;
+    }
+
     private CollectorResponse Refuse(CollectorResponse response, string? reason = null)
     {
-        reason ??= response.StatusCode switch
+        reason ??= response.Reason ?? response.StatusCode switch
         {
             403 => "domain_not_authorized",
             503 => "authorization_unavailable",
@@ -543,7 +581,7 @@ public sealed class CollectorPipeline
 
     private CollectorResponse RefuseEvents(int memberCount, CollectorResponse response, string? reason = null)
     {
-        reason ??= response.StatusCode switch
+        reason ??= response.Reason ?? response.StatusCode switch
         {
             403 => "domain_not_authorized",
             503 => "authorization_unavailable",

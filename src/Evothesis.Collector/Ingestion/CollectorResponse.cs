@@ -40,4 +40,7 @@ public sealed class CollectorResponse
     /// grant may be sent.
     /// </summary>
     public string? AllowedOrigin { get; internal set; }
+
+    /// <summary>Gets the reason of a refusal for logs and metrics, when it is not told by the status code alone.</summary>
+    internal string? Reason { get; set; }
 }

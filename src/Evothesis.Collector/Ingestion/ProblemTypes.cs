@@ -42,6 +42,24 @@ public static class ProblemTypes
     /// <summary>The domain's owner cannot be determined now (503, retry later).</summary>
     public const string AuthorizationUnavailable = "urn:evothesis:collector:authorization-unavailable";
 
+    /// <summary>
+    /// The sender's address named too many sites the collector has not cached in a short time (429, retry later): see
+    /// <see cref="Authorization.LookupBudgetOptions"/>.
+    /// </summary>
+    public const string LookupRateLimited = "urn:evothesis:collector:lookup-rate-limited";
+
+    /// <summary>
+    /// The collector is looking up too many sites it has not cached, from all senders together (503, retry later): see
+    /// <see cref="Authorization.LookupBudgetOptions"/>.
+    /// </summary>
+    public const string LookupBudgetExhausted = "urn:evothesis:collector:lookup-budget-exhausted";
+
+    /// <summary>
+    /// The host's rate limiter refused the request (429, retry later). Not written by the collector itself: a host that
+    /// puts <c>RequireRateLimiting()</c> on the endpoint can answer with it, as the sample host does.
+    /// </summary>
+    public const string RateLimited = "urn:evothesis:collector:rate-limited";
+
     /// <summary>The client's configuration does not allow its events to be stored as its rules require (503).</summary>
     public const string ClientMisconfigured = "urn:evothesis:collector:client-misconfigured";
 

@@ -238,6 +238,51 @@ public sealed partial class CollectEndpointCorsTests
     [GeneratedRegex("^/api/v1/config/domain/[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?$")]
     private static partial Regex LookupTarget();
 
+    [Test]
+    public async Task Preflight_UnknownOriginsBeyondTheLookupBudget_AreRefusedWithRetryAfterAndNoGrant()
+    {
+        // Each address may cause two lookups, everyone together three; the cached shop costs nothing.
+        await using var host = new SampleHost(new Dictionary<string, string?>
+        {
+            ["PIXEL_MANAGEMENT_URL"] = _pm.Url,
+            ["Evothesis:Authorization:LookupBudget:Burst"] = "3",
+            ["Evothesis:Authorization:LookupBudget:BurstPerClient"] = "2",
+            ["Evothesis:Authorization:LookupBudget:PermitsPerSecond"] = "0.001",
+            ["Evothesis:Authorization:LookupBudget:PermitsPerSecondPerClient"] = "0.001",
+        });
+        var first = IPAddress.Parse("198.51.100.1");
+        var second = IPAddress.Parse("198.51.100.2");
+        var statuses = new List<int>
+        {
+            (await PreflightAsync(host, first, ShopOrigin)).StatusCode,
+            (await PreflightAsync(host, first, "https://made-up-1.example")).StatusCode,
+        };
+
+        var perAddress = await PreflightAsync(host, first, "https://made-up-2.example");
+        statuses.Add((await PreflightAsync(host, second, "https://made-up-3.example")).StatusCode);
+        var global = await PreflightAsync(host, second, "https://made-up-4.example");
+        var shop = await PreflightAsync(host, second, ShopOrigin);
+
+        statuses.Should().Equal(204, 403, 403);
+        perAddress.StatusCode.Should().Be(429);
+        global.StatusCode.Should().Be(503);
+        foreach (var refused in new[] { perAddress, global })
+        {
+            refused.Headers.RetryAfter.ToString().Should().Be("1000", "one lookup comes back every 1000 s at 0.001 per second");
+            refused.Headers.AccessControlAllowOrigin.Should().BeEmpty();
+        }
+
+        shop.StatusCode.Should().Be(204);
+        shop.Headers.AccessControlAllowOrigin.ToString().Should().Be(ShopOrigin);
+    }
+
+    private static Task<SampleHost.Response> PreflightAsync(SampleHost host, IPAddress peer, string origin) =>
+        host.SendAsync("OPTIONS", "/collect", peer, headers: new Dictionary<string, string>
+        {
+            ["Origin"] = origin,
+            ["Access-Control-Request-Method"] = "POST",
+        });
+
     private static string? Header(HttpResponseMessage response, string name) =>
         response.Headers.TryGetValues(name, out var values) || response.Content.Headers.TryGetValues(name, out values)
             ? string.Join(", ", values)

@@ -134,6 +134,59 @@ public sealed class AuthorizationRegistrationTests
         options.StaleCacheLimit.Should().Be(TimeSpan.FromHours(24));
         options.CacheSizeLimit.Should().Be(100_000);
         options.RequireOrigin.Should().BeFalse();
+        options.HealthCheckCacheDuration.Should().Be(TimeSpan.FromSeconds(5));
+        options.LookupBudget.Enabled.Should().BeTrue();
+        options.LookupBudget.PermitsPerSecond.Should().Be(100);
+        options.LookupBudget.Burst.Should().Be(500);
+        options.LookupBudget.PermitsPerSecondPerClient.Should().Be(5);
+        options.LookupBudget.BurstPerClient.Should().Be(50);
+    }
+
+    [Test]
+    public void Options_LookupBudgetFromConfiguration_IsBound()
+    {
+        using var provider = Build(new Dictionary<string, string?>
+        {
+            ["Evothesis:Authorization:LookupBudget:PermitsPerSecond"] = "20.5",
+            ["Evothesis:Authorization:LookupBudget:Burst"] = "40",
+            ["Evothesis:Authorization:LookupBudget:PermitsPerSecondPerClient"] = "0.5",
+            ["Evothesis:Authorization:LookupBudget:BurstPerClient"] = "4",
+            ["Evothesis:Authorization:LookupBudget:Enabled"] = "false",
+            ["Evothesis:Authorization:HealthCheckCacheDuration"] = "00:00:30",
+        });
+
+        var authorization = provider.GetRequiredService<IOptions<CollectorOptions>>().Value.Authorization;
+
+        authorization.LookupBudget.Should().BeEquivalentTo(new LookupBudgetOptions
+        {
+            PermitsPerSecond = 20.5,
+            Burst = 40,
+            PermitsPerSecondPerClient = 0.5,
+            BurstPerClient = 4,
+            Enabled = false,
+        });
+        authorization.HealthCheckCacheDuration.Should().Be(TimeSpan.FromSeconds(30));
+    }
+
+    [Test]
+    public void Options_InvalidLookupBudget_FailsWithTheKeysAndTheBadValues()
+    {
+        using var provider = Build(new Dictionary<string, string?>
+        {
+            ["Evothesis:Authorization:LookupBudget:PermitsPerSecond"] = "0",
+            ["Evothesis:Authorization:LookupBudget:Burst"] = "10",
+            ["Evothesis:Authorization:LookupBudget:BurstPerClient"] = "20",
+            ["Evothesis:Authorization:LookupBudget:PermitsPerSecondPerClient"] = "-1",
+            ["Evothesis:Authorization:HealthCheckCacheDuration"] = "-00:00:01",
+        });
+
+        var act = () => provider.GetRequiredService<IOptions<CollectorOptions>>().Value;
+
+        act.Should().Throw<OptionsValidationException>().Which.Failures.Should()
+            .Contain(f => f.Contains("Evothesis:Authorization:LookupBudget:PermitsPerSecond (0)"))
+            .And.Contain(f => f.Contains("Evothesis:Authorization:LookupBudget:PermitsPerSecondPerClient (-1)"))
+            .And.Contain(f => f.Contains("Evothesis:Authorization:LookupBudget:BurstPerClient (20) must not exceed Evothesis:Authorization:LookupBudget:Burst (10)"))
+            .And.Contain(f => f.Contains("Evothesis:Authorization:HealthCheckCacheDuration (-00:00:01)"));
     }
 
     [Test]

@@ -82,6 +82,67 @@ public sealed class PixelManagementHealthCheckTests
         report.Entries["evothesis-pixel-management"].Description.Should().Contain("not used");
     }
 
+    [Test]
+    public async Task CheckHealth_ManyChecksWithinTheCacheDuration_ProbePixelManagementOnce()
+    {
+        await using var services = Create(_pm.Url);
+
+        for (var i = 0; i < 20; i++)
+        {
+            (await CheckAsync(services)).Status.Should().Be(HealthStatus.Healthy);
+            services.Time!.Advance(TimeSpan.FromMilliseconds(200));
+        }
+
+        _pm.TotalCalls.Should().Be(1, "20 checks within 4 s of the first probe reuse its answer");
+        services.Time!.Advance(TimeSpan.FromSeconds(1));
+        await CheckAsync(services);
+        _pm.TotalCalls.Should().Be(2, "the answer is 5 s old");
+    }
+
+    [Test]
+    public async Task CheckHealth_ConcurrentChecks_ShareOneProbe()
+    {
+        _pm.Mode = FakeMode.Slow;
+        await using var services = Create(_pm.Url);
+
+        var checks = Enumerable.Range(0, 10).Select(_ => CheckAsync(services)).ToArray();
+        await _pm.FirstArrival;
+        _pm.Release();
+        var reports = await Task.WhenAll(checks);
+
+        reports.Should().OnlyContain(r => r.Status == HealthStatus.Healthy);
+        _pm.TotalCalls.Should().Be(1);
+    }
+
+    [Test]
+    public async Task CheckHealth_CachedAnswer_StillReportsTheCurrentCacheFigures()
+    {
+        _pm.SetClient("shop.acme.com", "client_acme");
+        await using var services = Create(_pm.Url);
+        (await CheckAsync(services)).Data["cached_configurations"].Should().Be(0L);
+
+        await services.AuthorizeAsync("shop.acme.com");
+
+        (await CheckAsync(services)).Data["cached_configurations"].Should().Be(1L);
+        _pm.CallsFor("evothesis-health-check.invalid").Should().Be(1);
+    }
+
+    [Test]
+    public async Task CheckHealth_CacheDurationZero_ProbesOnEveryCheck()
+    {
+        await using var services = PixelManagementServices.Create(
+            _pm.Url,
+            o => o.HealthCheckCacheDuration = TimeSpan.Zero,
+            configureServices: s => s.AddHealthChecks().AddEvothesisCollector());
+
+        for (var i = 0; i < 3; i++)
+        {
+            await CheckAsync(services);
+        }
+
+        _pm.TotalCalls.Should().Be(3);
+    }
+
     private static PixelManagementServices Create(string url) =>
         PixelManagementServices.Create(url, configureServices: s => s.AddHealthChecks().AddEvothesisCollector());
 

@@ -136,8 +136,13 @@ public sealed class PixelEndpointTests
     [Test]
     public async Task Get_InProduction_ServesNeitherPixelNorDemoSite()
     {
+        // Production refuses the demo clients file (its salts are published): a file of the test's own.
         await using var development = new CollectorApplication();
-        await using var app = development.WithWebHostBuilder(builder => builder.UseEnvironment("Production"));
+        var clients = Path.Combine(development.Storage.Path, "clients.json");
+        await File.WriteAllTextAsync(clients, """{"localhost":{"client_id":"client_test","privacy_level":"standard"}}""");
+        await using var app = development
+            .WithSetting("Evothesis:Authorization:ClientsFile", clients)
+            .WithWebHostBuilder(builder => builder.UseEnvironment("Production"));
         using var client = app.CreateClient();
 
         using var pixel = await client.GetAsync(new Uri("/pixel/client_test/tracking.js", UriKind.Relative));

@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
@@ -6,6 +8,7 @@ using Evothesis.Collector.Authorization;
 using Evothesis.Collector.Authorization.Internal;
 using Evothesis.Collector.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Time.Testing;
 
@@ -15,6 +18,7 @@ namespace Evothesis.Collector.Tests.Sample;
 [CancelAfter(60_000)]
 public sealed class SampleHostPixelManagementTests
 {
+    private static readonly IPAddress Visitor = IPAddress.Parse("203.0.113.9");
     private FakePixelManagement _pm = null!;
 
     [SetUp]
@@ -207,6 +211,101 @@ public sealed class SampleHostPixelManagementTests
         response.StatusCode.Should().Be(HttpStatusCode.NotFound);
         _pm.TotalCalls.Should().Be(0);
     }
+
+    [Test]
+    public async Task Collect_FloodOf5000UnknownSiteIdsFromManyAddresses_BoundsUpstreamCallsWhileACachedSiteKeepsGetting202()
+    {
+        // The budget's clock stands still: no lookup comes back during the flood, so the bound is exactly the burst.
+        var budget = new AuthorizationOptions().LookupBudget;
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var host = new SampleHost(
+            new Dictionary<string, string?> { ["PIXEL_MANAGEMENT_URL"] = _pm.Url },
+            s => s.AddSingleton(sp => PixelManagementServices.CreateAuthorizer(sp, time)));
+        using var throttled = new MetricCollector<long>(
+            host.Services.GetRequiredService<IMeterFactory>(), "Evothesis.Collector", "evothesis.collector.authorization.lookups.throttled");
+        (await host.SendAsync("POST", "/collect", Visitor, Known("warm-up"))).StatusCode.Should().Be(202);
+
+        var flood = new ConcurrentBag<SampleHost.Response>();
+        var known = new ConcurrentBag<SampleHost.Response>();
+        await Parallel.ForEachAsync(Enumerable.Range(0, 5000), new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (i, _) =>
+        {
+            // 500 addresses, 10 made-up sites each: within every address's budget, far beyond the global one.
+            var attacker = new IPAddress([10, 20, (byte)(i % 500 / 256), (byte)(i % 500 % 256)]);
+            flood.Add(await host.SendAsync("POST", "/collect", attacker, $$"""{"eventType":"pageview","siteId":"flood-{{i}}.example"}"""));
+            if (i % 25 == 0)
+            {
+                known.Add(await host.SendAsync("POST", "/collect", Visitor, Known($"known-{i}")));
+            }
+        });
+
+        _pm.TotalCalls.Should().BeLessThanOrEqualTo(budget.Burst + 1, "one lookup of the cached site, and the global burst for the flood");
+        _pm.CallsFor("shop.acme.com").Should().Be(1);
+        known.Should().HaveCount(200).And.OnlyContain(r => r.StatusCode == 202);
+        flood.Count(r => r.StatusCode == 403).Should().Be(_pm.TotalCalls - 1, "every site looked up is unknown to pixel-management");
+        var refused = flood.Where(r => r.StatusCode != 403).ToList();
+        refused.Should().HaveCount(5000 - (_pm.TotalCalls - 1)).And.OnlyContain(r => r.StatusCode == 503);
+        refused.Should().OnlyContain(r => r.Headers.RetryAfter.ToString() == "1"
+            && r.Body.Contains("urn:evothesis:collector:lookup-budget-exhausted"));
+        throttled.GetMeasurementSnapshot().Should().HaveCount(refused.Count)
+            .And.OnlyContain(m => (string?)m.Tags["reason"] == "global_budget");
+    }
+
+    [Test]
+    public async Task Collect_FloodOfUnknownSiteIdsFromOneAddress_Answers429ToItAndKeepsOtherAddressesAndCachedSitesWorking()
+    {
+        var budget = new AuthorizationOptions().LookupBudget;
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var attacker = IPAddress.Parse("198.51.100.66");
+        await using var host = new SampleHost(
+            new Dictionary<string, string?> { ["PIXEL_MANAGEMENT_URL"] = _pm.Url },
+            s => s.AddSingleton(sp => PixelManagementServices.CreateAuthorizer(sp, time)));
+        using var rejected = new MetricCollector<long>(
+            host.Services.GetRequiredService<IMeterFactory>(), "Evothesis.Collector", "evothesis.collector.events.rejected");
+        (await host.SendAsync("POST", "/collect", Visitor, Known("warm-up"))).StatusCode.Should().Be(202);
+
+        var flood = new List<SampleHost.Response>();
+        for (var i = 0; i < 300; i++)
+        {
+            flood.Add(await host.SendAsync("POST", "/collect", attacker, $$"""{"eventType":"pageview","siteId":"flood-{{i}}.example"}"""));
+        }
+
+        var cachedFromAttacker = await host.SendAsync("POST", "/collect", attacker, Known("from-the-same-address"));
+        var unknownFromOther = await host.SendAsync("POST", "/collect", Visitor, """{"eventType":"pageview","siteId":"new-site.example"}""");
+
+        flood.Take(budget.BurstPerClient).Should().OnlyContain(r => r.StatusCode == 403);
+        var refused = flood.Skip(budget.BurstPerClient).ToList();
+        refused.Should().OnlyContain(r => r.StatusCode == 429 && r.Headers.RetryAfter.ToString() == "1");
+        using (var problem = JsonDocument.Parse(refused[0].Body))
+        {
+            problem.RootElement.GetProperty("type").GetString().Should().Be("urn:evothesis:collector:lookup-rate-limited");
+            problem.RootElement.GetProperty("status").GetInt32().Should().Be(429);
+            problem.RootElement.GetProperty("detail").GetString().Should().Contain("retry later");
+        }
+
+        cachedFromAttacker.StatusCode.Should().Be(202, "a cached site costs no budget");
+        unknownFromOther.StatusCode.Should().Be(403, "another address still has its budget");
+        _pm.TotalCalls.Should().Be(budget.BurstPerClient + 2);
+        rejected.GetMeasurementSnapshot().Where(m => (string?)m.Tags["reason"] == "lookup_rate_limited").Sum(m => m.Value)
+            .Should().Be(refused.Count);
+    }
+
+    [Test]
+    public async Task Health_ProbedRepeatedly_CallsPixelManagementOnceWithinTheCacheDuration()
+    {
+        await using var host = SampleHostFactory.WithPixelManagement(_pm.Url, new() { ["Evothesis:Authorization:HealthCheckCacheDuration"] = "00:01:00" });
+        using var client = host.CreateClient();
+
+        var probes = await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => client.GetAsync(new Uri("/health", UriKind.Relative))));
+
+        probes.Should().OnlyContain(p => p.StatusCode == HttpStatusCode.OK);
+        _pm.Targets.Should().Equal(["/api/v1/config/domain/evothesis-health-check.invalid"], "one probe answers every check within a minute");
+        foreach (var probe in probes)
+        {
+            probe.Dispose();
+        }
+    }
+
+    private static string Known(string eventId) => $$"""{"eventType":"pageview","eventId":"{{eventId}}","siteId":"shop.acme.com"}""";
 
     private static async Task<HttpResponseMessage> PostAsync(HttpClient client, string? origin, string body, string? referer = null)
     {

@@ -3,6 +3,7 @@ using System.Text;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Testing;
@@ -11,18 +12,27 @@ namespace Evothesis.Collector.Tests.Support;
 
 /// <summary>
 /// The sample host in memory, storing into a temporary folder, with every log record captured (all levels and
-/// categories). Requests can set the connection's peer address, as a socket would.
+/// categories). Requests can set the connection's peer address, as a socket would. Runs in Development unless told
+/// otherwise; services can be replaced.
 /// </summary>
 public sealed class SampleHost : IAsyncDisposable
 {
     private readonly WebApplicationFactory<Program> _factory;
 
-    public SampleHost(IReadOnlyDictionary<string, string?>? settings = null)
+    public SampleHost(
+        IReadOnlyDictionary<string, string?>? settings = null,
+        Action<IServiceCollection>? services = null,
+        string environment = "Development")
     {
         StoragePath = Path.Combine(Path.GetTempPath(), "evothesis-sample-" + Guid.NewGuid().ToString("N"));
         _factory = new WebApplicationFactory<Program>().WithWebHostBuilder(builder =>
         {
-            builder.UseEnvironment("Development");
+            builder.UseEnvironment(environment);
+            if (services is not null)
+            {
+                builder.ConfigureTestServices(services);
+            }
+
             builder.UseSetting("Evothesis:Storage:Path", StoragePath);
             builder.UseSetting("Evothesis:Batching:FlushInterval", "00:00:00.020");
             foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
@@ -73,7 +83,7 @@ public sealed class SampleHost : IAsyncDisposable
         });
 
         using var reader = new StreamReader(context.Response.Body);
-        return new Response(context.Response.StatusCode, await reader.ReadToEndAsync());
+        return new Response(context.Response.StatusCode, await reader.ReadToEndAsync(), context.Response.Headers);
     }
 
     public async ValueTask DisposeAsync()
@@ -85,5 +95,5 @@ public sealed class SampleHost : IAsyncDisposable
         }
     }
 
-    public sealed record Response(int StatusCode, string Body);
+    public sealed record Response(int StatusCode, string Body, IHeaderDictionary Headers);
 }

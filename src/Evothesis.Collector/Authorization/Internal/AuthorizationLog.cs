@@ -73,4 +73,10 @@ internal static partial class AuthorizationLog
 
     [LoggerMessage(1122, LogLevel.Error, "The changed clients file '{Path}' was refused; the previous one stays in force.")]
     public static partial void ClientsFileRefused(ILogger logger, string path, Exception exception);
+
+    [LoggerMessage(1123, LogLevel.Warning, "Lookups of domains and clients that are not cached are beyond their budget: {Global} refused by the global budget ({PermitsPerSecond}/s, burst {Burst}: answered 503) and {PerClient} by client addresses' budgets ({PermitsPerSecondPerClient}/s, burst {BurstPerClient}: answered 429) since the last report")]
+    public static partial void LookupsThrottled(ILogger logger, long global, long perClient, double permitsPerSecond, int burst, double permitsPerSecondPerClient, int burstPerClient);
+
+    [LoggerMessage(1124, LogLevel.Debug, "A {Kind} lookup was not made: the {Scope} lookup budget is spent")]
+    public static partial void LookupThrottled(ILogger logger, LookupKind kind, LookupBudgetScope scope);
 }

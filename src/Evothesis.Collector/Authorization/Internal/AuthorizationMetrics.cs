@@ -20,11 +20,14 @@ internal sealed class AuthorizationMetrics
     private static readonly KeyValuePair<string, object?> HitTag = new("result", Hit);
     private static readonly KeyValuePair<string, object?> MissTag = new("result", Miss);
     private static readonly KeyValuePair<string, object?> StaleTag = new("result", Stale);
+    private static readonly KeyValuePair<string, object?> ClientBudgetTag = new("reason", "client_budget");
+    private static readonly KeyValuePair<string, object?> GlobalBudgetTag = new("reason", "global_budget");
 
     private readonly Counter<long> _cacheLookups;
     private readonly Histogram<double> _upstreamDuration;
     private readonly Counter<long> _upstreamFailures;
     private readonly Counter<long> _preflights;
+    private readonly Counter<long> _throttled;
 
     public AuthorizationMetrics(CollectorMetrics metrics)
     {
@@ -41,7 +44,10 @@ internal sealed class AuthorizationMetrics
             "pixel-management lookups that failed, by lookup (domain, client) and error type (timeout, circuit_open, http status, network, invalid_response).");
         _preflights = meter.CreateCounter<long>(
             "evothesis.collector.cors.preflights", "{request}",
-            "CORS preflight requests, by outcome (granted, unauthorized, unavailable, invalid_origin).");
+            "CORS preflight requests, by outcome (granted, unauthorized, unavailable, throttled, invalid_origin).");
+        _throttled = meter.CreateCounter<long>(
+            "evothesis.collector.authorization.lookups.throttled", "{lookup}",
+            "Lookups of domains and client ids the cache does not hold that were not made because a lookup budget was spent, by lookup (domain, client) and reason (client_budget: answered 429, global_budget: answered 503).");
     }
 
     public void CacheLookup(LookupKind kind, string result)
@@ -73,6 +79,14 @@ internal sealed class AuthorizationMetrics
         if (_upstreamFailures.Enabled)
         {
             _upstreamFailures.Add(1, KindTag(kind), new KeyValuePair<string, object?>("error.type", errorType));
+        }
+    }
+
+    public void LookupThrottled(LookupKind kind, LookupBudgetScope scope)
+    {
+        if (_throttled.Enabled)
+        {
+            _throttled.Add(1, KindTag(kind), scope == LookupBudgetScope.Global ? GlobalBudgetTag : ClientBudgetTag);
         }
     }
 

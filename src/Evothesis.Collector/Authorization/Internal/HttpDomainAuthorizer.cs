@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Net;
 using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -23,6 +24,9 @@ namespace Evothesis.Collector.Authorization.Internal;
 /// throws <see cref="ClientDirectoryUnavailableException"/>: never a guess.</item>
 /// <item>The cache is bounded (<see cref="AuthorizationOptions.CacheSizeLimit"/> entries); refusals are evicted first.</item>
 /// <item>Only normalised domains and plain client ids (<see cref="ClientIds"/>) are cached or placed in a URL.</item>
+/// <item>Lookups that would call pixel-management for what the cache does not hold are budgeted, globally and per client
+/// address (<see cref="AuthorizationOptions.LookupBudget"/>): beyond it a domain is
+/// <see cref="DomainAuthorizationStatus.Throttled"/>. Joining a lookup in flight and refreshing a configuration are free.</item>
 /// </list>
 /// Expiry is computed from the <see cref="TimeProvider"/>'s timestamps stored in each entry: the memory cache's own
 /// expiration only reclaims memory.
@@ -34,6 +38,9 @@ internal sealed class HttpDomainAuthorizer : IDomainAuthorizer, IClientDirectory
 
     /// <summary>How often a domain served stale is refreshed in the background while pixel-management fails.</summary>
     public static readonly TimeSpan RefreshRetryInterval = TimeSpan.FromSeconds(5);
+
+    /// <summary>How often, at most, lookups refused by the budget are reported with a warning (the others at debug level).</summary>
+    public static readonly TimeSpan ThrottleReportInterval = TimeSpan.FromSeconds(10);
 
     // Prefix of the cache keys of client lookups: ':' is in no normalised domain and in no client id.
     private const string ClientKeyPrefix = "client:";
@@ -49,6 +56,10 @@ internal sealed class HttpDomainAuthorizer : IDomainAuthorizer, IClientDirectory
     private readonly long _negativeTtl;
     private readonly long _staleLimit;
     private readonly long _refreshRetryInterval;
+    private readonly long _throttleReportInterval;
+
+    // Null when the budget is turned off.
+    private readonly LookupBudget? _budget;
 
     // Lookups in flight, by cache key: the single flight. Added by the first request that misses, removed by the lookup.
     private readonly ConcurrentDictionary<string, Task<CacheEntry?>> _lookups = new(StringComparer.Ordinal);
@@ -72,6 +83,11 @@ internal sealed class HttpDomainAuthorizer : IDomainAuthorizer, IClientDirectory
     private long _positiveEntries;
     private long _clientEntries;
 
+    // Lookups refused by the budget since the last warning, and when the next warning may be logged.
+    private long _throttledByClient;
+    private long _throttledGlobally;
+    private long _nextThrottleReportAt;
+
     private int _disposedFlag;
 
     public HttpDomainAuthorizer(
@@ -92,6 +108,8 @@ internal sealed class HttpDomainAuthorizer : IDomainAuthorizer, IClientDirectory
         _negativeTtl = ToTimestampTicks(_options.NegativeCacheDuration);
         _staleLimit = ToTimestampTicks(_options.StaleCacheLimit);
         _refreshRetryInterval = ToTimestampTicks(RefreshRetryInterval);
+        _throttleReportInterval = ToTimestampTicks(ThrottleReportInterval);
+        _budget = _options.LookupBudget.Enabled ? new LookupBudget(_options.LookupBudget, timeProvider) : null;
         metrics.ObserveCacheSize(() => _cache.Count);
 
         if (PixelManagementUri.TryCreate(_options.PixelManagementUrl, out var baseUri, out _))
@@ -109,7 +127,13 @@ internal sealed class HttpDomainAuthorizer : IDomainAuthorizer, IClientDirectory
     /// <summary>Gets the number of domains' client configurations in the cache.</summary>
     public long CachedConfigurations => Interlocked.Read(ref _positiveEntries);
 
-    public ValueTask<DomainAuthorization> AuthorizeAsync(string domain, CancellationToken cancellationToken)
+    /// <summary>Gets the clock the cache and the budget run on.</summary>
+    public TimeProvider Time => _time;
+
+    public ValueTask<DomainAuthorization> AuthorizeAsync(string domain, CancellationToken cancellationToken) =>
+        AuthorizeAsync(domain, clientAddress: null, cancellationToken);
+
+    public ValueTask<DomainAuthorization> AuthorizeAsync(string domain, IPAddress? clientAddress, CancellationToken cancellationToken)
     {
         // Only normalised names reach the cache key space and the URL path, whoever calls.
         if (!DomainName.IsNormalized(domain))
@@ -119,7 +143,7 @@ internal sealed class HttpDomainAuthorizer : IDomainAuthorizer, IClientDirectory
         }
 
         var entry = _cache.TryGetValue(domain, out var cached) ? cached as CacheEntry : null;
-        return Serve(LookupKind.Domain, domain, entry, cancellationToken);
+        return Serve(LookupKind.Domain, domain, entry, clientAddress, cancellationToken);
     }
 
     public ValueTask<ClientConfig?> FindClientAsync(string clientId, CancellationToken cancellationToken)
@@ -139,7 +163,8 @@ internal sealed class HttpDomainAuthorizer : IDomainAuthorizer, IClientDirectory
         clientId.CopyTo(key[ClientKeyPrefix.Length..]);
         var entry = _cache.TryGetValue((ReadOnlySpan<char>)key, out var cached) ? cached as CacheEntry : null;
 
-        var pending = Serve(LookupKind.Client, clientId, entry, cancellationToken);
+        // A client lookup has no sender address here: it counts against the global budget only.
+        var pending = Serve(LookupKind.Client, clientId, entry, clientAddress: null, cancellationToken);
         return pending.IsCompletedSuccessfully ? ToClient(pending.Result) : AwaitClientAsync(pending);
     }
 
@@ -221,6 +246,11 @@ internal sealed class HttpDomainAuthorizer : IDomainAuthorizer, IClientDirectory
     {
         DomainAuthorizationStatus.Authorized => new ValueTask<ClientConfig?>(result.Client),
         DomainAuthorizationStatus.Unauthorized => new ValueTask<ClientConfig?>((ClientConfig?)null),
+        DomainAuthorizationStatus.Throttled => ValueTask.FromException<ClientConfig?>(new ClientDirectoryUnavailableException(
+            "Too many clients that are not cached are being looked up right now; try again later.")
+        {
+            RetryAfter = result.RetryAfter ?? _retryAfter,
+        }),
         _ => ValueTask.FromException<ClientConfig?>(new ClientDirectoryUnavailableException(
             "pixel-management cannot be asked for the client's configuration now, and none is cached; try again later.")
         {
@@ -233,7 +263,7 @@ internal sealed class HttpDomainAuthorizer : IDomainAuthorizer, IClientDirectory
 
     // The cache's answer for a domain or a client id whose entry (if any) the caller looked up: fresh, stale while
     // pixel-management fails, or a lookup. Synchronous and allocation-free unless pixel-management must be asked.
-    private ValueTask<DomainAuthorization> Serve(LookupKind kind, string value, CacheEntry? entry, CancellationToken cancellationToken)
+    private ValueTask<DomainAuthorization> Serve(LookupKind kind, string value, CacheEntry? entry, IPAddress? clientAddress, CancellationToken cancellationToken)
     {
         var now = _time.GetTimestamp();
         if (entry is not null)
@@ -252,13 +282,21 @@ internal sealed class HttpDomainAuthorizer : IDomainAuthorizer, IClientDirectory
             }
         }
 
-        return LookupAsync(new LookupKey(kind, value), entry, cancellationToken);
+        return LookupAsync(new LookupKey(kind, value), entry, clientAddress, cancellationToken);
     }
 
-    private async ValueTask<DomainAuthorization> LookupAsync(LookupKey key, CacheEntry? previous, CancellationToken cancellationToken)
+    private async ValueTask<DomainAuthorization> LookupAsync(LookupKey key, CacheEntry? previous, IPAddress? clientAddress, CancellationToken cancellationToken)
     {
+        // Refreshing a configuration pixel-management gave costs no budget: there are only as many as clients' domains,
+        // and a flood of made-up ones must not stop known sites from being confirmed.
+        var lookup = GetOrStartLookup(key, previous, budgeted: previous is not { IsPositive: true }, clientAddress, out var refusal);
+        if (lookup is null)
+        {
+            return Throttle(key.Kind, refusal);
+        }
+
         // The waiting request may give up; the lookup goes on for the others and fills the cache.
-        var entry = await GetOrStartLookup(key, previous).WaitAsync(cancellationToken).ConfigureAwait(false);
+        var entry = await lookup.WaitAsync(cancellationToken).ConfigureAwait(false);
         if (entry is not null)
         {
             _metrics.CacheLookup(key.Kind, AuthorizationMetrics.Miss);
@@ -297,16 +335,34 @@ internal sealed class HttpDomainAuthorizer : IDomainAuthorizer, IClientDirectory
             return;
         }
 
-        _ = GetOrStartLookup(new LookupKey(kind, value), entry);
+        _ = GetOrStartLookup(new LookupKey(kind, value), entry, budgeted: false, clientAddress: null, out _);
     }
 
-    private Task<CacheEntry?> GetOrStartLookup(LookupKey key, CacheEntry? previous)
+    // Joins the lookup in flight for the key, or starts one if the budget allows (null and the refusal otherwise).
+    private Task<CacheEntry?>? GetOrStartLookup(
+        LookupKey key,
+        CacheEntry? previous,
+        bool budgeted,
+        IPAddress? clientAddress,
+        out LookupBudgetDecision refusal)
     {
+        refusal = default;
         while (true)
         {
             if (_lookups.TryGetValue(key.CacheKey, out var running))
             {
                 return running;
+            }
+
+            var charged = budgeted && _budget is not null;
+            if (charged)
+            {
+                var decision = _budget!.TryAcquire(clientAddress);
+                if (!decision.IsGranted)
+                {
+                    refusal = decision;
+                    return null;
+                }
             }
 
             var completion = new TaskCompletionSource<CacheEntry?>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -315,7 +371,41 @@ internal sealed class HttpDomainAuthorizer : IDomainAuthorizer, IClientDirectory
                 _ = RunLookupAsync(key, previous, completion);
                 return completion.Task;
             }
+
+            // Another request started the same lookup meanwhile: join it, and give back what was taken.
+            if (charged)
+            {
+                _budget!.Refund(clientAddress);
+            }
         }
+    }
+
+    private DomainAuthorization Throttle(LookupKind kind, LookupBudgetDecision refusal)
+    {
+        _metrics.LookupThrottled(kind, refusal.Scope);
+        Interlocked.Increment(ref refusal.Scope == LookupBudgetScope.Global ? ref _throttledGlobally : ref _throttledByClient);
+
+        // A flood is refused thousands of times a second: one warning per interval says so, with the counts.
+        var now = _time.GetTimestamp();
+        var next = Interlocked.Read(ref _nextThrottleReportAt);
+        if (now >= next && Interlocked.CompareExchange(ref _nextThrottleReportAt, now + _throttleReportInterval, next) == next)
+        {
+            var budget = _options.LookupBudget;
+            AuthorizationLog.LookupsThrottled(
+                _logger,
+                Interlocked.Exchange(ref _throttledGlobally, 0),
+                Interlocked.Exchange(ref _throttledByClient, 0),
+                budget.PermitsPerSecond,
+                budget.Burst,
+                budget.PermitsPerSecondPerClient,
+                budget.BurstPerClient);
+        }
+        else
+        {
+            AuthorizationLog.LookupThrottled(_logger, kind, refusal.Scope);
+        }
+
+        return DomainAuthorization.Throttled(refusal.Scope, refusal.RetryAfter);
     }
 
     private async Task RunLookupAsync(LookupKey key, CacheEntry? previous, TaskCompletionSource<CacheEntry?> completion)
