@@ -61,8 +61,9 @@ internal readonly record struct SpoolConsumerLag(string Consumer, long Committed
 
 /// <summary>The spool's state for a health check.</summary>
 /// <param name="Status">
-/// Unhealthy when the folder cannot be written or the spool has stopped; degraded when it is (nearly) full or a
-/// consumer lags beyond <see cref="SpoolOptions.MaxConsumerLag"/>; healthy otherwise.
+/// Unhealthy when the folder cannot be written or the spool has stopped; degraded when it is 90% full, when the
+/// last append was refused as full, or when a consumer lags beyond <see cref="SpoolOptions.MaxConsumerLag"/>;
+/// healthy otherwise.
 /// </param>
 /// <param name="Description">Why, in one sentence.</param>
 /// <param name="Bytes">The bytes counted against <paramref name="MaxBytes"/>.</param>

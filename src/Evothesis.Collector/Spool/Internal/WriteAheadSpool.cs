@@ -73,6 +73,7 @@ internal sealed partial class WriteAheadSpool : IAsyncDisposable
     private bool _stopRequested;
     private bool _recoveryRequested;
     private bool _writerIdle;
+    private bool _lastAppendFull;
     private DateTimeOffset _retryAt;
     private Exception? _lastError;
     private long _nextPosition;
@@ -402,8 +403,8 @@ internal sealed partial class WriteAheadSpool : IAsyncDisposable
                 (SpoolState.Faulted, _) => (HealthStatus.Unhealthy, $"The spool folder cannot be written: {_lastError?.Message}"),
                 _ when bytes >= _maxBytes * DegradedFillRatio =>
                     (HealthStatus.Degraded, $"The spool holds {bytes} of its {_maxBytes} bytes: requests are refused when it is full."),
-                _ when _minFreeDiskBytes > 0 && _freeDiskBytes - _pendingBytes < _minFreeDiskBytes =>
-                    (HealthStatus.Degraded, $"The spool's disk has less than {_minFreeDiskBytes} bytes free: requests are refused."),
+                _ when _lastAppendFull =>
+                    (HealthStatus.Degraded, $"The spool is full (it holds {bytes} of {_maxBytes} bytes, or its disk is near {_minFreeDiskBytes} bytes free): requests are refused."),
                 _ when lags.FirstOrDefault(l => l.OldestAge > _maxConsumerLag) is { Consumer: not null } lag =>
                     (HealthStatus.Degraded, $"Spool consumer '{lag.Consumer}' is {lag.OldestAge} behind (more than {_maxConsumerLag})."),
                 _ => (HealthStatus.Healthy, "The spool is writable and its consumers keep up."),
@@ -675,9 +676,11 @@ internal sealed partial class WriteAheadSpool : IAsyncDisposable
             || _storedBytes + _pendingBytes + frameLength > _maxBytes
             || (_minFreeDiskBytes > 0 && _freeDiskBytes - _pendingBytes - frameLength < _minFreeDiskBytes))
         {
+            _lastAppendFull = true;
             return SpoolAppendStatus.Full;
         }
 
+        _lastAppendFull = false;
         return SpoolAppendStatus.Accepted;
     }
 
@@ -1006,8 +1009,9 @@ internal sealed partial class WriteAheadSpool : IAsyncDisposable
             FlushCheckpoints();
             DeleteConsumedSegments();
         }
-        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        catch (Exception exception)
         {
+            // A timer callback that throws would end the process; the next tick tries again.
             SpoolLog.CheckpointFailed(_logger, exception, "*");
         }
     }
