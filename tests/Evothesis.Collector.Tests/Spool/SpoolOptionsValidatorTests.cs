@@ -47,6 +47,16 @@ public class SpoolOptionsValidatorTests
     }
 
     [Test]
+    public void CollectorOptionsValidator_BadSpoolOptions_AreReported()
+    {
+        var options = new CollectorOptions { Spool = { SegmentBytes = 10 } };
+
+        var result = new CollectorOptionsValidator().Validate(null, options);
+
+        result.Failures.Should().Contain(f => f.StartsWith("Evothesis:Spool:SegmentBytes (10)", StringComparison.Ordinal));
+    }
+
+    [Test]
     public void ResolvePath_NotSet_IsASpoolFolderUnderTheStoragePath()
     {
         var paths = new CollectorPaths();
