@@ -37,7 +37,6 @@ internal sealed class SpoolReader : IDisposable
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxRecords, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxBytes, 1);
-        ObjectDisposedException.ThrowIf(_spool is null, this);
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();

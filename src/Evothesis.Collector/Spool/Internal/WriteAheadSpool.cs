@@ -505,7 +505,8 @@ internal sealed partial class WriteAheadSpool : IAsyncDisposable
                     floor = Math.Min(floor, state.Checkpointed);
                 }
 
-                while (_segments.Count > 1 && _segments[0] != _active && _segments[0].End <= floor)
+                // The last segment is never deleted: the writer appends to it, and it carries the positions across a restart.
+                while (_segments.Count > 1 && _segments[0].End <= floor)
                 {
                     var segment = _segments[0];
                     _segments.RemoveAt(0);
