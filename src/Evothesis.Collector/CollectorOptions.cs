@@ -6,6 +6,8 @@ using Evothesis.Collector.Ingestion;
 using Evothesis.Collector.Privacy;
 using Evothesis.Collector.Privacy.Internal;
 using Evothesis.Collector.Sinks.ObjectStorage;
+using Evothesis.Collector.Spool;
+using Evothesis.Collector.Spool.Internal;
 using Microsoft.Extensions.Options;
 
 namespace Evothesis.Collector;
@@ -35,6 +37,9 @@ public sealed class CollectorOptions
 
     /// <summary>Gets or sets the local storage used when no other sink is configured.</summary>
     public StorageOptions Storage { get; set; } = new();
+
+    /// <summary>Gets or sets the local write-ahead spool accepted events are appended to, bound from <c>Evothesis:Spool</c>.</summary>
+    public SpoolOptions Spool { get; set; } = new();
 
     /// <summary>Gets or sets how personal data is redacted from event payloads.</summary>
     public PrivacyOptions Privacy { get; set; } = new();
@@ -130,6 +135,7 @@ internal sealed class CollectorOptionsValidator : IValidateOptions<CollectorOpti
         }
 
         ValidateAuthorization(failures, options.Authorization);
+        SpoolOptionsValidator.AddFailures(failures, options.Spool, "Evothesis:Spool");
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }

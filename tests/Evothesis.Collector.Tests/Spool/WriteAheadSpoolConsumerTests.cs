@@ -1,0 +1,245 @@
+using Evothesis.Collector.Spool.Internal;
+using Evothesis.Collector.Tests.Support;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+
+namespace Evothesis.Collector.Tests.Spool;
+
+public class WriteAheadSpoolConsumerTests
+{
+    private static readonly TimeSpan Deadline = SpoolTestContext.Deadline;
+
+    private SpoolTestContext _context = null!;
+
+    [SetUp]
+    public void SetUp() => _context = new SpoolTestContext();
+
+    [TearDown]
+    public async Task TearDown() => await _context.DisposeAsync();
+
+    [Test]
+    public async Task Commit_CursorsSurviveAReopen_ReadersResumeAfterWhatWasCommitted()
+    {
+        var spool = _context.Open();
+        var appends = Enumerable.Range(0, 4).Select(i => spool.Append(SpoolTestContext.Payload(20, i))).ToList();
+        await Task.WhenAll(appends.Select(a => a.Durable)).WaitAsync(Deadline);
+
+        spool.Commit("postgresql", appends[1].EndPosition);
+        var reopened = await _context.ReopenAsync(spool);
+
+        reopened.GetCommittedPosition("postgresql").Should().Be(appends[1].EndPosition);
+        (await SpoolTestContext.ReadAllAsync(reopened, "postgresql")).Select(r => r.Position)
+            .Should().Equal(appends[2].Position, appends[3].Position);
+        (await SpoolTestContext.ReadAllAsync(reopened, "s3-client")).Should().HaveCount(4, "a consumer without a checkpoint starts at the oldest record");
+    }
+
+    [Test]
+    public async Task Commit_CheckpointIsWrittenLazilyEveryCheckpointInterval()
+    {
+        var spool = _context.Open();
+        var append = spool.Append("x"u8);
+        await append.Durable.WaitAsync(Deadline);
+        var checkpoint = Path.Combine(_context.SpoolPath, "postgresql" + SpoolFormat.CheckpointExtension);
+
+        spool.Commit("postgresql", append.EndPosition);
+
+        File.Exists(checkpoint).Should().BeFalse("commits are written on the next checkpoint tick, not on every commit");
+        _context.Time.Advance(_context.Options.CheckpointInterval);
+        SpoolFormat.TryReadCheckpoint(await File.ReadAllBytesAsync(checkpoint), out var position).Should().BeTrue();
+        position.Should().Be(append.EndPosition);
+        Directory.GetFiles(_context.SpoolPath, "*" + SpoolFormat.TemporaryExtension).Should().BeEmpty();
+    }
+
+    [Test]
+    public async Task Commit_PastTheDurableEnd_Throws()
+    {
+        var spool = _context.Open();
+        var append = spool.Append("x"u8);
+        await append.Durable.WaitAsync(Deadline);
+
+        var act = () => spool.Commit("postgresql", append.EndPosition + 1);
+
+        act.Should().Throw<ArgumentOutOfRangeException>();
+        FluentActions.Invoking(() => spool.Commit("unknown", 0)).Should().Throw<ArgumentException>().WithMessage("*unknown*");
+    }
+
+    [Test]
+    public async Task DeleteConsumedSegments_DeletesASegmentOnlyOnceEveryConsumerCommittedPastIt()
+    {
+        _context.Options.SegmentBytes = 1024;
+        _context.Consumers = ["postgresql", "s3-client", "s3-backup"];
+        var spool = _context.Open();
+        var appends = new List<SpoolAppendResult>();
+        for (var i = 0; i < 9; i++)
+        {
+            appends.Add(spool.Append(SpoolTestContext.Payload(300, i)));
+            await appends[^1].Durable.WaitAsync(Deadline);
+        }
+
+        var segments = _context.Segments();
+        segments.Should().HaveCount(3);
+        spool.Commit("postgresql", appends[^1].EndPosition);
+        spool.Commit("s3-client", appends[^1].EndPosition);
+        spool.Commit("s3-backup", appends[4].EndPosition);
+        _context.Time.Advance(_context.Options.CheckpointInterval);
+
+        _context.Segments().Should().Equal(segments[1..], "s3-backup is still inside the second segment");
+
+        spool.Commit("s3-backup", appends[^1].EndPosition);
+        _context.Time.Advance(_context.Options.CheckpointInterval);
+
+        _context.Segments().Should().Equal(segments[2..], "the last segment is kept: it carries the positions on");
+        spool.SegmentCount.Should().Be(1);
+        spool.TotalBytes.Should().Be(new FileInfo(segments[2]).Length);
+
+        var reopened = await _context.ReopenAsync(spool);
+        var next = reopened.Append("next"u8);
+        await next.Durable.WaitAsync(Deadline);
+        next.Position.Should().Be(appends[^1].EndPosition);
+        (await SpoolTestContext.ReadAllAsync(reopened, "s3-backup")).Select(r => r.Position).Should().Equal(next.Position);
+    }
+
+    [Test]
+    public async Task DeleteConsumedSegments_CommittedButNotYetCheckpointed_KeepsTheSegment()
+    {
+        _context.Options.SegmentBytes = 1024;
+        _context.Consumers = ["local"];
+        var spool = _context.Open();
+        SpoolAppendResult last = default;
+        for (var i = 0; i < 4; i++)
+        {
+            last = spool.Append(SpoolTestContext.Payload(300, i));
+            await last.Durable.WaitAsync(Deadline);
+        }
+
+        spool.Commit("local", last.EndPosition);
+        spool.DeleteConsumedSegments();
+
+        _context.Segments().Should().HaveCount(2, "a crash now would resume from the checkpoint on disk");
+    }
+
+    [Test]
+    public async Task ReadAsync_NoRecords_WaitsAndWakesOnAppend()
+    {
+        var spool = _context.Open();
+        using var reader = spool.OpenReader("postgresql");
+
+        var read = reader.ReadAsync(10, 4096, CancellationToken.None).AsTask();
+        read.IsCompleted.Should().BeFalse();
+
+        var append = spool.Append("woken"u8);
+        var batch = await read.WaitAsync(Deadline);
+
+        batch.Records.Should().ContainSingle().Which.Payload.ToArray().Should().Equal("woken"u8.ToArray());
+        batch.EndPosition.Should().Be(append.EndPosition);
+        append.Durable.IsCompletedSuccessfully.Should().BeTrue("a reader only sees records on disk");
+    }
+
+    [Test]
+    public async Task ReadAsync_Cancelled_Throws()
+    {
+        var spool = _context.Open();
+        using var reader = spool.OpenReader("postgresql");
+        using var cancellation = new CancellationTokenSource();
+
+        var read = reader.ReadAsync(10, 4096, cancellation.Token).AsTask();
+        await cancellation.CancelAsync();
+
+        await FluentActions.Awaiting(() => read.WaitAsync(Deadline)).Should().ThrowAsync<OperationCanceledException>();
+    }
+
+    [Test]
+    public async Task ReadAsync_Limits_ReturnAtMostMaxRecordsAndMaxBytesButAtLeastOneRecord()
+    {
+        var spool = _context.Open();
+        var appends = Enumerable.Range(0, 5).Select(i => spool.Append(SpoolTestContext.Payload(100, i))).ToList();
+        var large = spool.Append(SpoolTestContext.Payload(5000, 9));
+        await Task.WhenAll(appends.Select(a => a.Durable).Append(large.Durable)).WaitAsync(Deadline);
+        using var reader = spool.OpenReader("postgresql");
+
+        (await reader.ReadAsync(2, 1 << 20, CancellationToken.None)).Count.Should().Be(2);
+        (await reader.ReadAsync(100, 250, CancellationToken.None)).Count.Should().Be(2, "two 116-byte frames fit in 250 bytes");
+        (await reader.ReadAsync(100, 250, CancellationToken.None)).Count.Should().Be(1);
+        var alone = await reader.ReadAsync(100, 250, CancellationToken.None);
+
+        alone.Records.Should().ContainSingle().Which.Payload.Length.Should().Be(5000);
+        alone.EndPosition.Should().Be(large.EndPosition);
+    }
+
+    [Test]
+    public async Task ReadAsync_Seek_ReadsFromThePositionAgain()
+    {
+        var spool = _context.Open();
+        var first = spool.Append("first"u8);
+        await spool.Append("second"u8).Durable.WaitAsync(Deadline);
+        using var reader = spool.OpenReader("postgresql");
+        (await reader.ReadAsync(10, 4096, CancellationToken.None)).Count.Should().Be(2);
+
+        reader.Seek(first.EndPosition);
+
+        (await reader.ReadAsync(10, 4096, CancellationToken.None)).Records.Should().ContainSingle()
+            .Which.Payload.ToArray().Should().Equal("second"u8.ToArray());
+    }
+
+    [Test]
+    public async Task ReadAsync_AfterStop_ReturnsTheRemainingRecordsThenAnEmptyBatch()
+    {
+        var spool = _context.Open();
+        await spool.Append("last"u8).Durable.WaitAsync(Deadline);
+        using var reader = spool.OpenReader("postgresql");
+
+        await spool.StopAsync();
+
+        (await reader.ReadAsync(10, 4096, CancellationToken.None)).Count.Should().Be(1);
+        (await reader.ReadAsync(10, 4096, CancellationToken.None).AsTask().WaitAsync(Deadline)).Count.Should().Be(0);
+    }
+
+    [Test]
+    public async Task GetConsumerLags_UncommittedRecords_ReportBytesAndAgeAndDegradeHealthPastMaxConsumerLag()
+    {
+        var spool = _context.Open();
+        var append = spool.Append(new byte[84]);
+        await append.Durable.WaitAsync(Deadline);
+        using var age = _context.Collect<double>("evothesis.collector.spool.consumer.lag.age");
+
+        _context.Time.Advance(TimeSpan.FromMinutes(6));
+        spool.Commit("s3-client", append.EndPosition);
+
+        var lags = spool.GetConsumerLags().ToDictionary(l => l.Consumer);
+        lags["postgresql"].Bytes.Should().Be(100);
+        lags["postgresql"].OldestAge.Should().Be(TimeSpan.FromMinutes(6));
+        lags["s3-client"].Bytes.Should().Be(0);
+        lags["s3-client"].OldestAge.Should().Be(TimeSpan.Zero);
+        var health = spool.GetHealth();
+        health.Status.Should().Be(HealthStatus.Degraded);
+        health.Description.Should().Contain("postgresql");
+        age.RecordObservableInstruments();
+        age.GetMeasurementSnapshot().Should().Contain(m => m.Value == 360 && m.Tags.Contains(new KeyValuePair<string, object?>("consumer", "postgresql")));
+
+        spool.Commit("postgresql", append.EndPosition);
+        spool.GetHealth().Status.Should().Be(HealthStatus.Healthy);
+    }
+
+    [Test]
+    public async Task DisposeAsync_CommitAfterStop_IsWritten()
+    {
+        var spool = _context.Open();
+        var append = spool.Append("x"u8);
+        await append.Durable.WaitAsync(Deadline);
+        await spool.StopAsync();
+
+        spool.Commit("postgresql", append.EndPosition);
+        var reopened = await _context.ReopenAsync(spool);
+
+        reopened.GetCommittedPosition("postgresql").Should().Be(append.EndPosition);
+    }
+
+    [Test]
+    public void Open_InvalidConsumerName_Throws()
+    {
+        _context.Consumers = ["Bad Name"];
+
+        var act = () => _context.Open();
+
+        act.Should().Throw<ArgumentException>().WithMessage("*'Bad Name'*");
+    }
+}
