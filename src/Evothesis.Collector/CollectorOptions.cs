@@ -97,32 +97,22 @@ internal sealed class CollectorOptionsValidator : IValidateOptions<CollectorOpti
         }
 
         var batching = options.Batching;
-        CheckRange(failures, "Evothesis:Batching:FlushInterval", batching.FlushInterval, TimeSpan.FromMilliseconds(1), TimeSpan.FromMinutes(10));
         CheckRange(failures, "Evothesis:Batching:AckTimeout", batching.AckTimeout, TimeSpan.FromMilliseconds(100), TimeSpan.FromMinutes(10));
         CheckRange(failures, "Evothesis:Batching:SinkTimeout", batching.SinkTimeout, TimeSpan.FromMilliseconds(100), TimeSpan.FromHours(1));
+        CheckRange(failures, "Evothesis:Batching:RetryBaseDelay", batching.RetryBaseDelay, TimeSpan.FromMilliseconds(1), TimeSpan.FromMinutes(1));
+        CheckRange(failures, "Evothesis:Batching:RetryMaxDelay", batching.RetryMaxDelay, batching.RetryBaseDelay, TimeSpan.FromHours(1));
         CheckRange(failures, "Evothesis:FutureTimestampTolerance", options.FutureTimestampTolerance, TimeSpan.Zero, TimeSpan.FromDays(1));
         CheckRange(failures, "Evothesis:RetryAfter", options.RetryAfter, TimeSpan.FromSeconds(1), TimeSpan.FromHours(1));
 
-        if (batching.QueueCapacityBytes < options.Limits.MaxBodyBytes)
+        // The largest request a body can make: its payloads once inherited fields are copied, and the fixed fields.
+        var largestRecord = ((long)options.Limits.MaxPayloadExpansion * options.Limits.MaxBodyBytes) + RequestLimitsOptions.PayloadExpansionAllowance
+            + ((long)options.Limits.MaxEventsPerBatch * 2048);
+        if (options.Spool.SegmentBytes < largestRecord)
         {
             failures.Add(
-                $"Evothesis:Batching:QueueCapacityBytes ({batching.QueueCapacityBytes}) must be at least Evothesis:Limits:MaxBodyBytes " +
-                $"({options.Limits.MaxBodyBytes}), or a request of the largest size could never be queued.");
-        }
-
-        if (batching.QueueCapacity < options.Limits.MaxEventsPerBatch)
-        {
-            failures.Add(
-                $"Evothesis:Batching:QueueCapacity ({batching.QueueCapacity}) must be at least Evothesis:Limits:MaxEventsPerBatch " +
-                $"({options.Limits.MaxEventsPerBatch}), or a full batch could never be queued.");
-        }
-
-        // Audited (hipaa) requests wait for their batch in either ack mode.
-        if (batching.AckTimeout <= batching.FlushInterval)
-        {
-            failures.Add(
-                $"Evothesis:Batching:AckTimeout ({batching.AckTimeout}) must be longer than Evothesis:Batching:FlushInterval " +
-                $"({batching.FlushInterval}), or durable and audited requests would time out before their batch is written.");
+                $"Evothesis:Spool:SegmentBytes ({options.Spool.SegmentBytes}) must be at least {largestRecord} bytes: the largest request " +
+                $"Evothesis:Limits allow (MaxBodyBytes {options.Limits.MaxBodyBytes} times MaxPayloadExpansion {options.Limits.MaxPayloadExpansion}, " +
+                $"plus MaxEventsPerBatch {options.Limits.MaxEventsPerBatch} events) must fit in one segment.");
         }
 
         CheckNames(failures, "Evothesis:Privacy:SecretKeys", options.Privacy.SecretKeys);

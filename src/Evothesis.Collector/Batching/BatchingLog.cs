@@ -14,11 +14,11 @@ internal static partial class BatchingLog
     [LoggerMessage(1302, LogLevel.Error, "Dropped {Count} acknowledged events: {Reason}")]
     public static partial void EventsDropped(ILogger logger, int count, string reason);
 
-    [LoggerMessage(1303, LogLevel.Information, "Draining {Count} queued events before shutdown")]
-    public static partial void Draining(ILogger logger, long count);
+    [LoggerMessage(1303, LogLevel.Information, "Shutting down: {Consumers} sink(s) deliver what the spool holds for them")]
+    public static partial void Draining(ILogger logger, int consumers);
 
-    [LoggerMessage(1304, LogLevel.Warning, "Shutdown budget ran out with {Count} events still queued: their writes are cancelled")]
-    public static partial void DrainTimedOut(ILogger logger, long count);
+    [LoggerMessage(1304, LogLevel.Warning, "Shutdown budget ran out with {Consumers} sink(s) behind: their records stay in the spool for the next start")]
+    public static partial void DrainTimedOut(ILogger logger, int consumers);
 
     [LoggerMessage(1305, LogLevel.Critical, "The batch flusher failed unexpectedly and restarts")]
     public static partial void FlusherFailed(ILogger logger, Exception exception);
@@ -28,4 +28,13 @@ internal static partial class BatchingLog
 
     [LoggerMessage(1307, LogLevel.Error, "Commit observer {Observer} failed on a stored batch of {Count} events; the events stay stored and acknowledged")]
     public static partial void ObserverFailed(ILogger logger, Exception exception, string observer, int count);
+
+    [LoggerMessage(1308, LogLevel.Warning, "Sink {Sink} failed to write a batch of {Count} events (attempt {Attempt}); retrying in {Delay}. The events stay in the spool")]
+    public static partial void DeliveryFailed(ILogger logger, Exception exception, string sink, int count, int attempt, TimeSpan delay);
+
+    [LoggerMessage(1309, LogLevel.Information, "Sink {Sink} is writing again")]
+    public static partial void DeliveryRecovered(ILogger logger, string sink);
+
+    [LoggerMessage(1310, LogLevel.Critical, "The spool consumer of {Sink} stopped unexpectedly")]
+    public static partial void ConsumerFailed(ILogger logger, Exception exception, string sink);
 }

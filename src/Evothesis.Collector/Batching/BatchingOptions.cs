@@ -6,63 +6,57 @@ namespace Evothesis.Collector.Batching;
 public sealed class BatchingOptions
 {
     /// <summary>
-    /// Gets or sets the number of events at which a batch is written without waiting for
-    /// <see cref="FlushInterval"/>. The events of one request are never split, so a batch may exceed it by
-    /// less than one request. The default is 500.
+    /// Gets or sets the most events a sink is given at once. Each sink reads what is waiting in the spool, up to this
+    /// many events (a request's events are never split, so a single larger request is delivered alone). The default is 500.
     /// </summary>
     [Range(1, 100_000)]
     public int BatchSize { get; set; } = 500;
-
-    /// <summary>
-    /// Gets or sets the longest time the first event of a batch waits for the batch to fill before it is
-    /// written anyway. The default is 200 milliseconds.
-    /// </summary>
-    public TimeSpan FlushInterval { get; set; } = TimeSpan.FromMilliseconds(200);
-
-    /// <summary>
-    /// Gets or sets the most events waiting to be written. A request that does not fit is answered with 503
-    /// and <c>Retry-After</c>; nothing is dropped silently. The default is 100 000.
-    /// </summary>
-    [Range(1, 10_000_000)]
-    public int QueueCapacity { get; set; } = 100_000;
-
-    /// <summary>
-    /// Gets or sets the most memory, in bytes, the events waiting to be written may keep alive (their request
-    /// bodies). A request that does not fit is answered with 503 and <c>Retry-After</c>, like a full queue: a
-    /// gzip body of a few kilobytes can inflate to <see cref="Ingestion.RequestLimitsOptions.MaxBodyBytes"/> for a
-    /// single event, so a bound on events alone does not bound memory. The default is 256 MiB.
-    /// </summary>
-    [Range(1024 * 1024, long.MaxValue)]
-    public long QueueCapacityBytes { get; set; } = 256L * 1024 * 1024;
 
     /// <summary>Gets or sets when a request is acknowledged. The default is <see cref="AckMode.Durable"/>.</summary>
     public AckMode AckMode { get; set; } = AckMode.Durable;
 
     /// <summary>
-    /// Gets or sets how long a request waits for its batch to be written in <see cref="AckMode.Durable"/>
-    /// mode (and an audited request in either mode) before it is answered with 503 (the write may still complete; retried events carry their
-    /// <c>eventId</c>). The default is 30 seconds.
+    /// Gets or sets how long a request waits for its acknowledgement (the spool's fsync in <see cref="AckMode.Durable"/>
+    /// mode, every sink in <see cref="AckMode.Committed"/> mode) before it is answered with 503; the events may still be
+    /// stored, and a retry with the same <c>eventId</c>s is stored once. The default is 30 seconds.
     /// </summary>
     public TimeSpan AckTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>Gets or sets how long one sink may take to write one batch before the write is cancelled. The default is 30 seconds.</summary>
+    /// <summary>Gets or sets how long one sink may take to write one batch before the write is cancelled and retried. The default is 30 seconds.</summary>
     public TimeSpan SinkTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Gets or sets the delay before a sink retries a failed batch for the first time; it doubles with every failure
+    /// up to <see cref="RetryMaxDelay"/>, with jitter. A transient failure is retried for as long as the spool has
+    /// room. The default is 100 milliseconds.
+    /// </summary>
+    public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>Gets or sets the longest delay between two attempts of a failing sink. The default is 30 seconds.</summary>
+    public TimeSpan RetryMaxDelay { get; set; } = TimeSpan.FromSeconds(30);
 }
 
 /// <summary>When the collector answers a request whose events it accepted.</summary>
 public enum AckMode
 {
     /// <summary>
-    /// <c>202</c> is sent only after every sink has written the batch that carries the request's events.
-    /// Concurrent requests share one batch and one write, so the batching gain stays.
+    /// <c>202</c> once the request's events are fsynced in the local write-ahead spool: they survive a crash of the
+    /// process and of the machine, as long as the disk survives. Requests that arrive during one fsync share the next.
+    /// The sinks are fed from the spool afterwards, each at its own pace.
     /// </summary>
     Durable,
 
     /// <summary>
-    /// <c>202</c> is sent as soon as the events are queued: lower latency, but events still in the queue
-    /// are lost if the process crashes, and a failed write can no longer be reported to the sender
-    /// (it is counted and logged as a drop). Requests of audited (<c>hipaa</c>) clients are still acknowledged
-    /// only once their audit record and events are written.
+    /// <c>202</c> as soon as the events are in the spool's memory: fastest, but a crash loses what is not yet written
+    /// to the spool, and a failed spool write can no longer be reported to the sender (it is counted and logged as a
+    /// drop). Requests of audited (<c>hipaa</c>) clients are still acknowledged only once durable.
     /// </summary>
     Enqueued,
+
+    /// <summary>
+    /// <c>202</c> once every sink (PostgreSQL, the buckets, the local folder) and the audit trail have committed the
+    /// request's events: for hosts without a persistent disk. Many requests still share one transaction or object, but
+    /// a sink that is down holds acknowledgements back until <see cref="BatchingOptions.AckTimeout"/> (then 503).
+    /// </summary>
+    Committed,
 }

@@ -100,7 +100,15 @@ public static class CollectorServiceCollectionExtensions
             sp.GetRequiredService<ILogger<AuditTrail>>()));
 
         AddObjectStorage(services);
-        services.TryAddSingleton<EventBatcher>();
+        services.TryAddSingleton(sp => new EventBatcher(
+            sp.GetRequiredService<SinkSet>(),
+            sp.GetServices<IBatchCommitObserver>(),
+            sp.GetRequiredService<IOptions<CollectorOptions>>(),
+            sp.GetRequiredService<CollectorPaths>(),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<CollectorMetrics>(),
+            sp.GetRequiredService<ILoggerFactory>(),
+            sp.GetRequiredService<AuditTrail>()));
         services.AddHostedService<CollectorHostedService>();
         services.TryAddSingleton(sp => new CollectorPipeline(
             sp.GetRequiredService<IOptions<CollectorOptions>>(),

@@ -5,40 +5,53 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 namespace Evothesis.Collector.Diagnostics;
 
 /// <summary>
-/// Reports whether events are flowing: unhealthy when the flusher is not running, the sinks are failing or the
-/// audit trail is failing (audited requests are then refused), degraded when the queue is more than 80% full.
+/// Reports whether events can be taken and are flowing: unhealthy when the spool cannot be written (requests get 503)
+/// or its consumers are not running; degraded when the spool is nearly full, a sink is failing (its events wait in the
+/// spool, visitors notice nothing yet) or lags beyond <see cref="Spool.SpoolOptions.MaxConsumerLag"/>.
 /// </summary>
 internal sealed class CollectorHealthCheck(EventBatcher batcher, AuditTrail? audit = null) : IHealthCheck
 {
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
+        var spool = batcher.Spool.GetHealth();
         var data = new Dictionary<string, object>
         {
-            ["queued_events"] = batcher.QueuedEvents,
-            ["queue_capacity"] = batcher.Capacity,
+            ["spool_bytes"] = batcher.Spool.TotalBytes,
+            ["spool_segments"] = batcher.Spool.SegmentCount,
             ["sinks"] = string.Join(", ", batcher.Sinks.Select(s => s.Name)),
         };
-
-        HealthCheckResult result;
-        if (!batcher.IsRunning)
+        foreach (var lag in batcher.Spool.GetConsumerLags())
         {
-            result = HealthCheckResult.Unhealthy("The batch flusher is not running.", data: data);
+            data["lag_bytes:" + lag.Consumer] = lag.Bytes;
+            data["lag_seconds:" + lag.Consumer] = Math.Round(lag.OldestAge.TotalSeconds, 1);
         }
-        else if (batcher.LastWriteFailed)
+
+        var failing = batcher.Consumers.Where(c => c.IsFailing).Select(c => c.Destination).ToList();
+        HealthCheckResult result;
+        if (spool.Status == HealthStatus.Unhealthy)
         {
-            result = HealthCheckResult.Unhealthy("The most recent batch write failed.", data: data);
+            result = HealthCheckResult.Unhealthy(spool.Description, data: data);
+        }
+        else if (!batcher.IsRunning)
+        {
+            result = HealthCheckResult.Unhealthy("The spool's consumers are not running.", data: data);
+        }
+        else if (failing.Count > 0)
+        {
+            result = HealthCheckResult.Degraded(
+                $"Failing, retrying from the spool: {string.Join(", ", failing)}. Requests are still accepted.", data: data);
+        }
+        else if (spool.Status == HealthStatus.Degraded)
+        {
+            result = HealthCheckResult.Degraded(spool.Description, data: data);
         }
         else if (audit?.LastWriteFailed == true)
         {
-            result = HealthCheckResult.Unhealthy("The most recent audit write failed: requests of audited (hipaa) clients are refused.", data: data);
-        }
-        else if (batcher.QueuedEvents > batcher.Capacity * 0.8)
-        {
-            result = HealthCheckResult.Degraded("The queue is more than 80% full.", data: data);
+            result = HealthCheckResult.Degraded("The most recent audit write failed; audit records wait in the spool.", data: data);
         }
         else
         {
-            result = HealthCheckResult.Healthy("Events are being written.", data);
+            result = HealthCheckResult.Healthy("Events are being spooled and delivered.", data);
         }
 
         return Task.FromResult(result);

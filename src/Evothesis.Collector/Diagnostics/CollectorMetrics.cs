@@ -22,6 +22,7 @@ internal sealed class CollectorMetrics
     private readonly Counter<long> _sinkFailures;
     private readonly Counter<long> _requestsRefused;
     private readonly Counter<long> _observerFailures;
+    private readonly Counter<long> _deliveryRetries;
 
     public CollectorMetrics(IMeterFactory meterFactory)
     {
@@ -48,6 +49,8 @@ internal sealed class CollectorMetrics
             "evothesis.collector.sink.failures", "{batch}", "Batch writes a sink failed, by sink.");
         _requestsRefused = Meter.CreateCounter<long>(
             "evothesis.collector.requests.refused", "{request}", "Requests refused as a whole, by reason (a limit, authorization, capacity).");
+        _deliveryRetries = Meter.CreateCounter<long>(
+            "evothesis.collector.sink.retries", "{batch}", "Batch writes a sink will try again, by sink; the events stay in the spool meanwhile.");
         _observerFailures = Meter.CreateCounter<long>(
             "evothesis.collector.observer.failures", "{batch}", "Stored batches a commit observer (recent events, metrics) failed to take.");
     }
@@ -72,6 +75,14 @@ internal sealed class CollectorMetrics
     }
 
     public void ObserverFailed() => _observerFailures.Add(1);
+
+    public void DeliveryRetried(string sink)
+    {
+        if (_deliveryRetries.Enabled)
+        {
+            _deliveryRetries.Add(1, new KeyValuePair<string, object?>("sink", sink));
+        }
+    }
 
     public void EventsReceived(int count) => _eventsReceived.Add(count);
 
@@ -114,10 +125,6 @@ internal sealed class CollectorMetrics
             _sinkFailures.Add(1, new KeyValuePair<string, object?>("sink", sink));
         }
     }
-
-    public void ObserveQueueDepth(Func<long> depth) =>
-        Meter.CreateObservableUpDownCounter(
-            "evothesis.collector.queue.depth", depth, "{event}", "Events accepted and not yet written.");
 }
 
 /// <summary>The collector's <see cref="ActivitySource"/>, named <c>Evothesis.Collector</c>.</summary>

@@ -435,23 +435,10 @@ public sealed class CollectorPipeline
             return ResponseWriter.Accepted(0, rejected, domain);
         }
 
-        var status = _batcher.TryEnqueue(events, audit, parsed.RetainedBytes, out var written);
+        var status = _batcher.TryEnqueue(events, audit, out var written);
         if (status != EnqueueStatus.Queued)
         {
-            var full = status == EnqueueStatus.QueueFull;
-            if (full)
-            {
-                IngestionLog.QueueFull(_logger, _batcher.QueuedEvents);
-            }
-
-            _metrics.EventsRejected(events.Count, full ? "queue_full" : "shutting_down");
-            return ResponseWriter.Problem(
-                503,
-                full ? ProblemTypes.QueueFull : ProblemTypes.ShuttingDown,
-                full ? "Queue full" : "Shutting down",
-                full ? "The collector is at capacity; retry later." : "The collector is shutting down; retry later.",
-                _options.RetryAfter,
-                authorizedDomain: domain);
+            return NotSpooled(status, events.Count, domain);
         }
 
         if (written is not null)
@@ -488,6 +475,27 @@ public sealed class CollectorPipeline
 
         _metrics.EventsAccepted(events.Count);
         return ResponseWriter.Accepted(events.Count, rejected, domain);
+    }
+
+    // The spool refused the request's record: nothing of it is stored, and the sender is told to retry.
+    private CollectorResponse NotSpooled(EnqueueStatus status, int events, string domain)
+    {
+        var (statusCode, type, title, detail, reason) = status switch
+        {
+            EnqueueStatus.QueueFull => (503, ProblemTypes.QueueFull, "Spool full", "The collector is at capacity; retry later.", "spool_full"),
+            EnqueueStatus.Unavailable => (503, ProblemTypes.SpoolUnavailable, "Storage unavailable", "The collector cannot write events to its disk right now; retry later.", "spool_unavailable"),
+            EnqueueStatus.TooLarge => (413, ProblemTypes.BodyTooLarge, "Request too large", "The request's events are larger than the collector's spool can hold as one record.", "spool_record_too_large"),
+            _ => (503, ProblemTypes.ShuttingDown, "Shutting down", "The collector is shutting down; retry later.", "shutting_down"),
+        };
+
+        if (status is EnqueueStatus.QueueFull or EnqueueStatus.Unavailable)
+        {
+            IngestionLog.SpoolRefused(_logger, reason);
+        }
+
+        _metrics.EventsRejected(events, reason);
+        _metrics.RequestRefused(reason);
+        return ResponseWriter.Problem(statusCode, type, title, detail, statusCode == 503 ? _options.RetryAfter : null, authorizedDomain: domain);
     }
 
     private async ValueTask<(string? Domain, ClientConfig? Client, CollectorResponse? Response)> AuthorizeSiteIdAsync(string siteId, IPAddress? clientAddress, CancellationToken cancellationToken)

@@ -63,7 +63,10 @@ public static class ProblemTypes
     /// <summary>The client's configuration does not allow its events to be stored as its rules require (503).</summary>
     public const string ClientMisconfigured = "urn:evothesis:collector:client-misconfigured";
 
-    /// <summary>The queue is full (503, retry later).</summary>
+    /// <summary>The write-ahead spool cannot be written: a missing or read-only folder, a disk error (503, retry later).</summary>
+    public const string SpoolUnavailable = "urn:evothesis:collector:spool-unavailable";
+
+    /// <summary>The write-ahead spool is full (503, retry later).</summary>
     public const string QueueFull = "urn:evothesis:collector:queue-full";
 
     /// <summary>The events could not be written (503, retry later).</summary>

@@ -42,7 +42,7 @@ public class CollectorEndpointRouteBuilderExtensionsTests
         builder.Services.AddEvothesisCollector(o =>
         {
             o.Storage.Path = storage.Path;
-            o.Batching.FlushInterval = TimeSpan.FromMilliseconds(10);
+            o.Batching.AckMode = Evothesis.Collector.Batching.AckMode.Committed;
         });
         builder.Services.AddSingleton<Evothesis.Collector.Authorization.IDomainAuthorizer>(new StaticDomainAuthorizer(Clients.All()));
         await using var app = builder.Build();

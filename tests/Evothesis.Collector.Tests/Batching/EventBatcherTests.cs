@@ -1,501 +1,434 @@
 using Evothesis.Collector.Batching;
+using Evothesis.Collector.Batching.Internal;
 using Evothesis.Collector.Diagnostics;
 using Evothesis.Collector.Events;
+using Evothesis.Collector.Privacy;
+using Evothesis.Collector.Privacy.Internal;
 using Evothesis.Collector.Sinks;
 using Evothesis.Collector.Tests.Support;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Options;
-using Microsoft.Extensions.Time.Testing;
 
 namespace Evothesis.Collector.Tests.Batching;
 
+/// <summary>
+/// Requests go to the write-ahead spool; every sink and the audit trail consume it with their own cursor. Real files in
+/// a temporary folder; waits are bounded by a deadline, never sleeps.
+/// </summary>
 public class EventBatcherTests
 {
-    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(15);
 
-    private FakeTimeProvider _time = null!;
-    private CollectorMetrics _metrics = null!;
+    private TempDirectory _storage = null!;
     private TestMeterFactory _meterFactory = null!;
+    private CollectorMetrics _metrics = null!;
+    private FakeLogCollector _logs = null!;
 
     [SetUp]
     public void SetUp()
     {
-        _time = new FakeTimeProvider(TestEvents.ReceivedAt);
+        _storage = new TempDirectory();
         _meterFactory = new TestMeterFactory();
         _metrics = new CollectorMetrics(_meterFactory);
+        _logs = new FakeLogCollector();
     }
 
     [TearDown]
-    public void TearDown() => _meterFactory.Dispose();
-
-    [Test]
-    public async Task TryEnqueue_BatchSizeReached_WritesAtOnceWithoutWaitingForTheInterval()
+    public void TearDown()
     {
-        var sink = new InMemoryEventSink();
-        await using var batcher = Create(sink, o => o.BatchSize = 10);
-        batcher.Start();
-
-        batcher.TryEnqueue(TestEvents.Many(4), out var first).Should().Be(EnqueueStatus.Queued);
-        batcher.TryEnqueue(TestEvents.Many(6), out var second).Should().Be(EnqueueStatus.Queued);
-
-        await Task.WhenAll(first!, second!).WaitAsync(Deadline);
-        sink.Batches.Should().ContainSingle().Which.Count.Should().Be(10, "two requests share one write");
+        _meterFactory.Dispose();
+        _storage.Dispose();
     }
 
     [Test]
-    public async Task TryEnqueue_PartialBatch_IsWrittenWhenTheFlushIntervalPasses()
-    {
-        var sink = new InMemoryEventSink();
-        await using var batcher = Create(sink, o =>
-        {
-            o.BatchSize = 100;
-            o.FlushInterval = TimeSpan.FromMilliseconds(200);
-        });
-        var waiting = WaitingSignal(batcher);
-        batcher.Start();
-
-        batcher.TryEnqueue(TestEvents.Many(3), out var written);
-        await waiting.Task.WaitAsync(Deadline);
-
-        _time.Advance(TimeSpan.FromMilliseconds(199));
-        sink.Batches.Should().BeEmpty("the interval has not passed");
-        written!.IsCompleted.Should().BeFalse("a durable request waits for its write");
-
-        _time.Advance(TimeSpan.FromMilliseconds(1));
-        await written.WaitAsync(Deadline);
-        sink.Batches.Should().ContainSingle().Which.Count.Should().Be(3);
-    }
-
-    [Test]
-    public async Task TryEnqueue_EventsThatWaitedDuringAWrite_AreWrittenWithoutWaitingAnotherInterval()
+    public async Task TryEnqueue_Durable_IsAcknowledgedOnceSpooledWhileTheSinkIsStillWriting()
     {
         var sink = new BlockingEventSink();
-        await using var batcher = Create(sink, o =>
-        {
-            o.BatchSize = 2;
-            o.FlushInterval = TimeSpan.FromMilliseconds(200);
-        });
-        batcher.Start();
-        batcher.TryEnqueue(TestEvents.Many(2), out var first);
-        await sink.Entered.WaitAsync(Deadline);
-
-        batcher.TryEnqueue(TestEvents.Many(1), out var second);
-        _time.Advance(TimeSpan.FromMilliseconds(250));
-        sink.Release();
-
-        await Task.WhenAll(first!, second!).WaitAsync(Deadline);
-        sink.Written.Select(b => b.Count).Should().Equal(2, 1);
-    }
-
-    [Test]
-    public async Task TryEnqueue_OneRequestLargerThanTheBatchSize_IsNeverSplit()
-    {
-        var sink = new InMemoryEventSink();
-        await using var batcher = Create(sink, o => o.BatchSize = 5);
+        await using var batcher = Create([sink]);
         batcher.Start();
 
-        batcher.TryEnqueue(TestEvents.Many(3), out var first);
-        batcher.TryEnqueue(TestEvents.Many(8), out var second);
-        await Task.WhenAll(first!, second!).WaitAsync(Deadline);
-
-        sink.Batches.Sum(b => b.Count).Should().Be(11);
-        sink.Batches.Should().OnlyContain(b => b.Count == 3 || b.Count == 8 || b.Count == 11);
-    }
-
-    [Test]
-    public async Task TryEnqueue_QueueFull_IsRefusedAndNothingIsLost()
-    {
-        var sink = new BlockingEventSink();
-        await using var batcher = Create(sink, o =>
-        {
-            o.BatchSize = 5;
-            o.QueueCapacity = 10;
-        });
-        batcher.Start();
-
-        batcher.TryEnqueue(TestEvents.Many(5), out var inFlight).Should().Be(EnqueueStatus.Queued);
-        await sink.Entered.WaitAsync(Deadline);
-        batcher.TryEnqueue(TestEvents.Many(5), out var queued).Should().Be(EnqueueStatus.Queued);
-
-        batcher.TryEnqueue(TestEvents.Many(1), out var refused).Should().Be(EnqueueStatus.QueueFull);
-        refused.Should().BeNull();
-        batcher.QueuedEvents.Should().Be(10);
-
-        sink.Release();
-        await Task.WhenAll(inFlight!, queued!).WaitAsync(Deadline);
-        sink.Written.Sum(b => b.Count).Should().Be(10);
-        batcher.QueuedEvents.Should().Be(0);
-        batcher.TryEnqueue(TestEvents.Many(1), out _).Should().Be(EnqueueStatus.Queued, "room was freed by the write");
-    }
-
-    [Test]
-    public async Task TryEnqueue_OverTheByteBudget_IsRefusedUntilMemoryIsReleased()
-    {
-        var sink = new BlockingEventSink();
-        await using var batcher = Create(sink, o =>
-        {
-            o.BatchSize = 1;
-            o.QueueCapacityBytes = 1024 * 1024;
-        });
-
-        batcher.TryEnqueue(TestEvents.Many(1), audit: null, retainedBytes: 600 * 1024, out var first).Should().Be(EnqueueStatus.Queued);
-        await sink.Entered.WaitAsync(Deadline);
-
-        batcher.TryEnqueue(TestEvents.Many(1), audit: null, retainedBytes: 600 * 1024, out _).Should().Be(EnqueueStatus.QueueFull, "one event can pin a whole inflated body");
-        batcher.QueuedEvents.Should().Be(1);
-
-        sink.Release();
-        await first!.WaitAsync(Deadline);
-        batcher.TryEnqueue(TestEvents.Many(1), audit: null, retainedBytes: 600 * 1024, out var third).Should().Be(EnqueueStatus.Queued);
-        await third!.WaitAsync(Deadline);
-    }
-
-    [Test]
-    public async Task TryEnqueue_WithoutAHostToStartIt_StartsTheFlusher()
-    {
-        var sink = new InMemoryEventSink();
-        await using var batcher = Create(sink, o => o.BatchSize = 1);
-
-        batcher.TryEnqueue(TestEvents.Many(1), out var written);
+        batcher.TryEnqueue(TestEvents.Many(3), audit: null, out var written).Should().Be(EnqueueStatus.Queued);
 
         await written!.WaitAsync(Deadline);
-        sink.Events.Should().ContainSingle();
-        batcher.IsRunning.Should().BeTrue();
-    }
-
-    [Test]
-    public async Task SinkFailure_FailsTheWaitingRequests_AndCountsNoSuccess()
-    {
-        var sink = new ThrowingEventSink();
-        await using var batcher = Create(sink, o => o.BatchSize = 2);
-        using var written = new MetricCollector<long>(_meterFactory, CollectorMetrics.MeterName, "evothesis.collector.events.written");
-        using var failures = new MetricCollector<long>(_meterFactory, CollectorMetrics.MeterName, "evothesis.collector.sink.failures");
-        batcher.Start();
-
-        batcher.TryEnqueue(TestEvents.Many(2), out var task);
-
-        var failure = await FluentActions.Awaiting(() => task!.WaitAsync(Deadline)).Should().ThrowAsync<BatchWriteException>();
-        failure.Which.Reason.Should().Be("sink_failure");
-        failure.Which.InnerException.Should().BeOfType<IOException>();
-        written.GetMeasurementSnapshot().Should().BeEmpty();
-        failures.GetMeasurementSnapshot().Should().ContainSingle().Which.Tags["sink"].Should().Be("throwing");
-        batcher.LastWriteFailed.Should().BeTrue();
-        batcher.QueuedEvents.Should().Be(0);
-    }
-
-    [Test]
-    public async Task SinkFailure_InEnqueuedMode_CountsAndLogsTheAcknowledgedEventsAsDropped()
-    {
-        var sink = new ThrowingEventSink();
-        await using var batcher = Create(sink, o =>
-        {
-            o.BatchSize = 3;
-            o.AckMode = AckMode.Enqueued;
-        });
-        using var dropped = new MetricCollector<long>(_meterFactory, CollectorMetrics.MeterName, "evothesis.collector.events.dropped");
-        batcher.Start();
-
-        batcher.TryEnqueue(TestEvents.Many(3), out var task).Should().Be(EnqueueStatus.Queued);
-        task.Should().BeNull("enqueued mode does not wait for the write");
-
-        await dropped.WaitForMeasurementsAsync(1).WaitAsync(Deadline);
-        var measurement = dropped.GetMeasurementSnapshot().Single();
-        measurement.Value.Should().Be(3);
-        measurement.Tags["reason"].Should().Be("sink_failure");
-    }
-
-    [Test]
-    public async Task AllSinks_ReceiveTheSameBatch_AndAnyFailureFailsIt()
-    {
-        var good = new InMemoryEventSink();
-        var bad = new ThrowingEventSink();
-        await using var batcher = Create([good, bad], o => o.BatchSize = 1);
-        batcher.Start();
-
-        batcher.TryEnqueue(TestEvents.Many(1), out var task);
-
-        await FluentActions.Awaiting(() => task!.WaitAsync(Deadline)).Should().ThrowAsync<BatchWriteException>();
-        good.Batches.Should().ContainSingle();
-        bad.Attempts.Should().Be(1);
-    }
-
-    [Test]
-    public async Task SinkFailingSomeClients_RefusesOnlyTheirRequests_AndWritesTheRest()
-    {
-        var observer = new RecordingObserver();
-        var partial = new ClientFailingSink("client_b");
-        var good = new InMemoryEventSink();
-        await using var batcher = Create([partial, good], o => o.BatchSize = 4, observer);
-        using var written = new MetricCollector<long>(_meterFactory, CollectorMetrics.MeterName, "evothesis.collector.events.written");
-        batcher.Start();
-
-        batcher.TryEnqueue(TestEvents.Many(2, clientId: "client_a"), out var a);
-        batcher.TryEnqueue(TestEvents.Many(2, clientId: "client_b"), out var b);
-
-        await a!.WaitAsync(Deadline);
-        var failure = await FluentActions.Awaiting(() => b!.WaitAsync(Deadline)).Should().ThrowAsync<BatchWriteException>();
-        failure.Which.Reason.Should().Be("sink_failure");
-        failure.Which.InnerException.Should().BeOfType<ClientWriteException>().Which.FailedClientIds.Should().BeEquivalentTo("client_b");
-        good.Batches.Should().ContainSingle().Which.Events.Should().HaveCount(4, "the sinks were given the whole batch");
-        observer.Batches.Should().ContainSingle().Which.Events.Should().OnlyContain(e => e.ClientId == "client_a").And.HaveCount(2);
-        written.GetMeasurementSnapshot().EvaluateAsCounter().Should().Be(2);
-        batcher.LastWriteFailed.Should().BeFalse();
-        batcher.QueuedEvents.Should().Be(0);
-    }
-
-    [Test]
-    public async Task SinksFailingDifferentClients_RefuseTheRequestsOfEither()
-    {
-        await using var batcher = Create([new ClientFailingSink("client_a"), new ClientFailingSink("client_b")], o => o.BatchSize = 3);
-        batcher.Start();
-
-        batcher.TryEnqueue(TestEvents.Many(1, clientId: "client_a"), out var a);
-        batcher.TryEnqueue(TestEvents.Many(1, clientId: "client_b"), out var b);
-        batcher.TryEnqueue(TestEvents.Many(1, clientId: "client_c"), out var c);
-
-        await c!.WaitAsync(Deadline);
-        await FluentActions.Awaiting(() => a!.WaitAsync(Deadline)).Should().ThrowAsync<BatchWriteException>();
-        await FluentActions.Awaiting(() => b!.WaitAsync(Deadline)).Should().ThrowAsync<BatchWriteException>();
-    }
-
-    [Test]
-    public async Task SinkFailingSomeClients_WithAnotherSinkFailingWhole_FailsEveryRequest()
-    {
-        await using var batcher = Create([new ClientFailingSink("client_b"), new ThrowingEventSink()], o => o.BatchSize = 2);
-        batcher.Start();
-
-        batcher.TryEnqueue(TestEvents.Many(1, clientId: "client_a"), out var a);
-        batcher.TryEnqueue(TestEvents.Many(1, clientId: "client_b"), out var b);
-
-        await FluentActions.Awaiting(() => a!.WaitAsync(Deadline)).Should().ThrowAsync<BatchWriteException>();
-        await FluentActions.Awaiting(() => b!.WaitAsync(Deadline)).Should().ThrowAsync<BatchWriteException>();
-        batcher.LastWriteFailed.Should().BeTrue();
-    }
-
-    [Test]
-    public async Task SinkFailingSomeClients_WithAnotherSinkTimedOut_FailsEveryRequest()
-    {
-        var hanging = new BlockingEventSink();
-        await using var batcher = Create([new ClientFailingSink("client_b"), hanging], o =>
-        {
-            o.BatchSize = 2;
-            o.SinkTimeout = TimeSpan.FromSeconds(5);
-        });
-        batcher.Start();
-
-        batcher.TryEnqueue(TestEvents.Many(1, clientId: "client_a"), out var a);
-        batcher.TryEnqueue(TestEvents.Many(1, clientId: "client_b"), out var b);
-        await hanging.Entered.WaitAsync(Deadline);
-        _time.Advance(TimeSpan.FromSeconds(5));
-
-        // The timed-out sink stored nothing, so client_a's events are not written either.
-        await FluentActions.Awaiting(() => a!.WaitAsync(Deadline)).Should().ThrowAsync<BatchWriteException>();
-        await FluentActions.Awaiting(() => b!.WaitAsync(Deadline)).Should().ThrowAsync<BatchWriteException>();
-        batcher.LastWriteFailed.Should().BeTrue();
-    }
-
-    [Test]
-    public async Task SinkFailingClientsNotInTheBatch_FailsEveryRequest()
-    {
-        await using var batcher = Create([new ClientFailingSink("client_a") { Report = ["client_elsewhere"] }], o => o.BatchSize = 1);
-        batcher.Start();
-
-        batcher.TryEnqueue(TestEvents.Many(1, clientId: "client_a"), out var a);
-
-        await FluentActions.Awaiting(() => a!.WaitAsync(Deadline)).Should().ThrowAsync<BatchWriteException>();
-        batcher.LastWriteFailed.Should().BeTrue();
-    }
-
-    [Test]
-    public async Task SinkTimeout_CancelsAHangingWrite_AndFailsTheRequests()
-    {
-        var sink = new BlockingEventSink();
-        await using var batcher = Create(sink, o =>
-        {
-            o.BatchSize = 1;
-            o.SinkTimeout = TimeSpan.FromSeconds(5);
-        });
-        batcher.Start();
-
-        batcher.TryEnqueue(TestEvents.Many(1), out var task);
         await sink.Entered.WaitAsync(Deadline);
-        _time.Advance(TimeSpan.FromSeconds(5));
-
-        await FluentActions.Awaiting(() => task!.WaitAsync(Deadline)).Should().ThrowAsync<BatchWriteException>();
-    }
-
-    [Test]
-    public async Task StopAsync_DrainsEverythingQueued_AndRefusesNewEvents()
-    {
-        var sink = new InMemoryEventSink();
-        var batcher = Create(sink, o =>
-        {
-            o.BatchSize = 1000;
-            o.FlushInterval = TimeSpan.FromMinutes(5);
-        });
-        batcher.Start();
-        batcher.TryEnqueue(TestEvents.Many(7), out var first);
-        batcher.TryEnqueue(TestEvents.Many(5), out var second);
-
-        await batcher.StopAsync(CancellationToken.None).WaitAsync(Deadline);
-
-        sink.Events.Should().HaveCount(12, "stopping writes what is queued without waiting for the interval");
-        first!.IsCompletedSuccessfully.Should().BeTrue();
-        second!.IsCompletedSuccessfully.Should().BeTrue();
-        batcher.TryEnqueue(TestEvents.Many(1), out _).Should().Be(EnqueueStatus.ShuttingDown);
-        await batcher.DisposeAsync();
-    }
-
-    [Test]
-    public async Task StopAsync_BudgetRunsOut_CancelsTheWriteAndFailsTheWaitingRequests()
-    {
-        var sink = new BlockingEventSink();
-        var batcher = Create(sink, o => o.BatchSize = 1);
-        batcher.Start();
-        batcher.TryEnqueue(TestEvents.Many(1), out var task);
-        await sink.Entered.WaitAsync(Deadline);
-
-        using var budget = new CancellationTokenSource();
-        await budget.CancelAsync();
-        await batcher.StopAsync(budget.Token).WaitAsync(Deadline);
-
-        var failure = await FluentActions.Awaiting(() => task!.WaitAsync(Deadline)).Should().ThrowAsync<BatchWriteException>();
-        failure.Which.Reason.Should().Be("shutdown");
-        await batcher.DisposeAsync();
-    }
-
-    [Test]
-    public async Task StopAsync_NeverStarted_StillWritesWhatWasQueued()
-    {
-        var sink = new InMemoryEventSink();
-        var batcher = Create(sink);
-        batcher.TryEnqueue(TestEvents.Many(2), out var task);
-
-        await batcher.StopAsync(CancellationToken.None).WaitAsync(Deadline);
-
-        await task!.WaitAsync(Deadline);
-        sink.Events.Should().HaveCount(2);
-        await batcher.DisposeAsync();
-    }
-
-    [Test]
-    public async Task Flush_BatchId_IsAUuidV7AndEventsKeepArrivalOrder()
-    {
-        var sink = new InMemoryEventSink();
-        await using var batcher = Create(sink, o => o.BatchSize = 4);
-        batcher.Start();
-        var events = TestEvents.Many(4);
-
-        batcher.TryEnqueue(events.Take(2).ToList(), out var first);
-        batcher.TryEnqueue(events.Skip(2).ToList(), out var second);
-        await Task.WhenAll(first!, second!).WaitAsync(Deadline);
-
-        var batch = sink.Batches.Single();
-        batch.Id.Version.Should().Be(7);
-        batch.CreatedAt.Should().Be(_time.GetUtcNow());
-        batch.Events.Should().Equal(events);
-    }
-
-    [Test]
-    public async Task Observers_AreToldOnlyAboutWrittenBatches()
-    {
-        var observer = new RecordingObserver();
-        var sink = new ThrowingEventSink();
-        await using var batcher = Create([sink], o => o.BatchSize = 1, observer);
-        batcher.Start();
-
-        batcher.TryEnqueue(TestEvents.Many(1), out var failed);
-        await FluentActions.Awaiting(() => failed!.WaitAsync(Deadline)).Should().ThrowAsync<BatchWriteException>();
-        sink.Failing = false;
-        batcher.TryEnqueue(TestEvents.Many(1), out var succeeded);
-        await succeeded!.WaitAsync(Deadline);
-
-        observer.Batches.Should().ContainSingle();
-        batcher.LastWriteFailed.Should().BeFalse();
-    }
-
-    [Test]
-    public async Task QueueDepth_IsObservable()
-    {
-        var sink = new BlockingEventSink();
-        await using var batcher = Create(sink, o => o.BatchSize = 2);
-        using var depth = new MetricCollector<long>(_meterFactory, CollectorMetrics.MeterName, "evothesis.collector.queue.depth");
-        batcher.Start();
-
-        batcher.TryEnqueue(TestEvents.Many(2), out var task);
-        await sink.Entered.WaitAsync(Deadline);
-        depth.RecordObservableInstruments();
-
-        depth.LastMeasurement!.Value.Should().Be(2);
+        sink.Written.Should().BeEmpty("the request is acknowledged from the spool, not from the sink");
         sink.Release();
-        await task!.WaitAsync(Deadline);
+        await Eventually(() => sink.Written.Sum(b => b.Count) == 3);
     }
 
     [Test]
-    public async Task TryEnqueue_CommitObserverThrows_RequestsAreStillAcknowledgedAndTheFailureCounted()
+    public async Task TryEnqueue_ConcurrentRequests_ShareFsyncs()
+    {
+        var sink = new InMemoryEventSink();
+        using var fsyncs = new MetricCollector<long>(_meterFactory, CollectorMetrics.MeterName, "evothesis.collector.spool.fsyncs");
+        await using var batcher = Create([sink]);
+        batcher.Start();
+
+        var writes = new List<Task>();
+        Parallel.For(0, 200, _ =>
+        {
+            batcher.TryEnqueue(TestEvents.Many(1), audit: null, out var written).Should().Be(EnqueueStatus.Queued);
+            lock (writes)
+            {
+                writes.Add(written!);
+            }
+        });
+
+        await Task.WhenAll(writes).WaitAsync(Deadline);
+        fsyncs.GetMeasurementSnapshot().Sum(m => m.Value).Should().BeLessThan(200, "requests that arrive during one fsync share the next");
+        await Eventually(() => sink.Events.Count == 200);
+    }
+
+    [Test]
+    public async Task Consumer_SinkFailing_RetriesUntilItRecoversAndStoresEachEventOnce()
+    {
+        var sink = new InMemoryEventSink { Fail = true };
+        using var retries = new MetricCollector<long>(_meterFactory, CollectorMetrics.MeterName, "evothesis.collector.sink.retries");
+        await using var batcher = Create([sink]);
+        batcher.Start();
+
+        batcher.TryEnqueue(TestEvents.Many(5), audit: null, out var written);
+        await written!.WaitAsync(Deadline);
+        await Eventually(() => retries.GetMeasurementSnapshot().Count >= 2);
+        batcher.Consumers[0].IsFailing.Should().BeTrue();
+        sink.Fail = false;
+
+        await Eventually(() => sink.Events.Count == 5);
+        sink.Events.Select(e => e.EventId).Should().OnlyHaveUniqueItems();
+        await Eventually(() => !batcher.Consumers[0].IsFailing);
+    }
+
+    [Test]
+    public async Task Consumer_OneSinkDown_TheOtherSinkKeepsWriting()
+    {
+        var down = new InMemoryEventSink { Fail = true };
+        var up = new NamedSink("up");
+        await using var batcher = Create([down, up]);
+        batcher.Start();
+
+        for (var i = 0; i < 5; i++)
+        {
+            batcher.TryEnqueue(TestEvents.Many(2), audit: null, out var written);
+            await written!.WaitAsync(Deadline);
+        }
+
+        await Eventually(() => up.Events.Length == 10);
+        down.Events.Should().BeEmpty();
+        batcher.Spool.GetConsumerLags().Single(l => l.Consumer == batcher.Consumers[0].Name).Bytes.Should().BeGreaterThan(0);
+    }
+
+    [Test]
+    public async Task TryEnqueue_Committed_IsAcknowledgedOnlyOnceEverySinkWrote()
+    {
+        var slow = new BlockingEventSink();
+        var fast = new NamedSink("fast");
+        await using var batcher = Create([fast, slow], o => o.AckMode = AckMode.Committed);
+        batcher.Start();
+
+        batcher.TryEnqueue(TestEvents.Many(2), audit: null, out var written);
+        await Eventually(() => fast.Events.Length == 2);
+        await slow.Entered.WaitAsync(Deadline);
+        written!.IsCompleted.Should().BeFalse("one sink has not written yet");
+
+        slow.Release();
+        await written.WaitAsync(Deadline);
+    }
+
+    [Test]
+    public async Task TryEnqueue_Enqueued_AnswersAtOnceAndDelivers()
+    {
+        var sink = new InMemoryEventSink();
+        await using var batcher = Create([sink], o => o.AckMode = AckMode.Enqueued);
+        batcher.Start();
+
+        batcher.TryEnqueue(TestEvents.Many(4), audit: null, out var written).Should().Be(EnqueueStatus.Queued);
+
+        written.Should().BeNull();
+        await Eventually(() => sink.Events.Count == 4);
+    }
+
+    [Test]
+    public async Task TryEnqueue_AuditedRequestInEnqueuedMode_WaitsUntilDurableAndTheAuditTrailGetsItsRecord()
+    {
+        var sink = new InMemoryEventSink();
+        var audit = new InMemoryAuditSink();
+        await using var batcher = Create([sink], o => o.AckMode = AckMode.Enqueued, audit);
+        batcher.Start();
+
+        batcher.TryEnqueue(TestEvents.Many(1), Record(), out var written);
+
+        written.Should().NotBeNull("an audited request is acknowledged only once durable");
+        await written!.WaitAsync(Deadline);
+        await Eventually(() => audit.Records.Count == 1 && sink.Events.Count == 1);
+    }
+
+    [Test]
+    public async Task Consumer_AuditSinkFailing_HoldsTheAuditedEventsBackUntilTheirRecordIsWritten()
+    {
+        var sink = new InMemoryEventSink();
+        var audit = new InMemoryAuditSink { Fail = true };
+        await using var batcher = Create([sink], audit: audit);
+        batcher.Start();
+
+        batcher.TryEnqueue(TestEvents.Many(1), Record(), out var written);
+        await written!.WaitAsync(Deadline);
+        await Eventually(() => batcher.Consumers[^1].IsFailing);
+        sink.Events.Should().BeEmpty("no audited event is stored before its audit record");
+
+        var order = new List<string>();
+        audit.OnWrite = () => order.Add("audit");
+        sink.OnWrite = () => order.Add("events");
+        audit.Fail = false;
+        await Eventually(() => audit.Records.Count == 1 && sink.Events.Count == 1);
+        order.Should().Equal("audit", "events");
+    }
+
+    [Test]
+    public async Task Consumer_ManyRequests_DeliversBatchesOfAtMostBatchSizeWithoutSplittingARequest()
+    {
+        var sink = new BlockingEventSink();
+        await using var batcher = Create([sink], o => o.BatchSize = 10);
+        batcher.Start();
+
+        var writes = new List<Task>();
+        for (var i = 0; i < 12; i++)
+        {
+            batcher.TryEnqueue(TestEvents.Many(3), audit: null, out var written);
+            writes.Add(written!);
+        }
+
+        await Task.WhenAll(writes).WaitAsync(Deadline);
+        sink.Release();
+        await Eventually(() => sink.Written.Sum(b => b.Count) == 36);
+        sink.Written.Should().OnlyContain(b => b.Count <= 10 && b.Count % 3 == 0);
+    }
+
+    [Test]
+    public async Task StopAsync_SinkDown_LeavesTheRecordsForTheNextStartWhichDeliversThemWithTheSameIds()
+    {
+        var down = new InMemoryEventSink { Fail = true };
+        var events = TestEvents.Many(3);
+        await using (var first = Create([down]))
+        {
+            first.Start();
+            first.TryEnqueue(events, audit: null, out var written);
+            await written!.WaitAsync(Deadline);
+            using var budget = new CancellationTokenSource(TimeSpan.FromMilliseconds(200));
+            await first.StopAsync(budget.Token);
+        }
+
+        var up = new InMemoryEventSink();
+        await using var second = Create([up]);
+        second.Start();
+
+        await Eventually(() => up.Events.Count == 3);
+        up.Events.Select(e => e.Id).Should().BeEquivalentTo(events.Select(e => e.Id), "a redelivery writes the same row ids");
+    }
+
+    [Test]
+    public async Task StopAsync_SinksUp_DeliversEverythingAcceptedBeforeReturning()
+    {
+        var sink = new InMemoryEventSink();
+        var batcher = Create([sink], o => o.AckMode = AckMode.Enqueued);
+        batcher.Start();
+        for (var i = 0; i < 50; i++)
+        {
+            batcher.TryEnqueue(TestEvents.Many(2), audit: null, out _);
+        }
+
+        await batcher.StopAsync(CancellationToken.None).WaitAsync(Deadline);
+        await batcher.DisposeAsync();
+
+        sink.Events.Should().HaveCount(100);
+        batcher.TryEnqueue(TestEvents.Many(1), audit: null, out _).Should().Be(EnqueueStatus.ShuttingDown);
+    }
+
+    [Test]
+    public async Task TryEnqueue_SpoolFull_IsRefusedAndNothingIsDropped()
+    {
+        var sink = new BlockingEventSink();
+        await using var batcher = Create([sink], configure: null, audit: null, o =>
+        {
+            o.Spool.SegmentBytes = 64 * 1024;
+            o.Spool.MaxBytes = 128 * 1024;
+            o.Spool.MaxPendingBytes = 64 * 1024;
+            o.Spool.MinFreeDiskBytes = 0;
+        });
+        batcher.Start();
+
+        var statuses = new List<EnqueueStatus>();
+        var blob = $$"""{"blob":"{{new string('x', 3000)}}"}""";
+        for (var i = 0; i < 100; i++)
+        {
+            statuses.Add(batcher.TryEnqueue([TestEvents.Create(eventData: blob), TestEvents.Create(eventData: blob)], audit: null, out var written));
+            if (written is not null)
+            {
+                await written.WaitAsync(Deadline);
+            }
+        }
+
+        statuses.Should().Contain(EnqueueStatus.QueueFull);
+        var accepted = statuses.Count(s => s == EnqueueStatus.Queued);
+        sink.Release();
+        await Eventually(() => sink.Written.Sum(b => b.Count) == accepted * 2);
+    }
+
+    [Test]
+    public async Task TryEnqueue_SpoolFolderCannotBeCreated_IsRefusedAsUnavailable()
+    {
+        var blocker = Path.Combine(_storage.Path, "not-a-folder");
+        await File.WriteAllTextAsync(blocker, "a file where the spool folder should be");
+        await using var batcher = Create([new InMemoryEventSink()], configure: null, audit: null, o => o.Spool.Path = Path.Combine(blocker, "spool"));
+
+        batcher.TryEnqueue(TestEvents.Many(1), audit: null, out var written).Should().Be(EnqueueStatus.Unavailable);
+        written.Should().BeNull();
+    }
+
+    [Test]
+    public async Task Consumer_CommitObserverThrows_DeliveryGoesOnAndTheFailureIsCounted()
     {
         var sink = new InMemoryEventSink();
         using var failures = new MetricCollector<long>(_meterFactory, CollectorMetrics.MeterName, "evothesis.collector.observer.failures");
-        await using var batcher = Create([sink], o => o.BatchSize = 2, new ThrowingObserver());
+        await using var batcher = Create([sink], observer: new ThrowingObserver());
         batcher.Start();
 
-        batcher.TryEnqueue(TestEvents.Many(2), out var written).Should().Be(EnqueueStatus.Queued);
+        batcher.TryEnqueue(TestEvents.Many(2), audit: null, out var first);
+        await first!.WaitAsync(Deadline);
+        await Eventually(() => sink.Events.Count == 2);
+        batcher.TryEnqueue(TestEvents.Many(2), audit: null, out var second);
+        await second!.WaitAsync(Deadline);
 
-        await written!.WaitAsync(Deadline);
-        sink.Events.Should().HaveCount(2);
-        batcher.LastWriteFailed.Should().BeFalse();
-        failures.GetMeasurementSnapshot().Sum(m => m.Value).Should().Be(1);
+        await Eventually(() => sink.Events.Count == 4);
+        await Eventually(() => failures.GetMeasurementSnapshot().Sum(m => m.Value) == 2);
     }
 
-    private EventBatcher Create(IEventSink sink, Action<BatchingOptions>? configure = null) => Create([sink], configure);
+    [Test]
+    public async Task Consumer_BatchWritten_LogsTheSeedLinePerClientAndSite()
+    {
+        var sink = new InMemoryEventSink();
+        await using var batcher = Create([sink]);
+        batcher.Start();
 
-    private EventBatcher Create(IEventSink[] sinks, Action<BatchingOptions>? configure = null, IBatchCommitObserver? observer = null)
+        batcher.TryEnqueue([.. TestEvents.Many(2, "client_a"), .. TestEvents.Many(1, "client_b")], audit: null, out var written);
+        await written!.WaitAsync(Deadline);
+
+        await Eventually(() => _logs.GetSnapshot().Count(r => r.Message.StartsWith("Bulk inserted", StringComparison.Ordinal)) == 2);
+        _logs.GetSnapshot().Select(r => r.Message).Should().Contain("Bulk inserted 2 events for client client_a from site localhost")
+            .And.Contain("Bulk inserted 1 events for client client_b from site localhost");
+    }
+
+    [Test]
+    public void BatchId_SameFirstRecord_IsTheSameVersion7Id()
+    {
+        var appended = new DateTimeOffset(2026, 12, 5, 10, 0, 0, TimeSpan.Zero);
+
+        var id = SpoolConsumer.BatchId(4096, appended);
+
+        id.Should().Be(SpoolConsumer.BatchId(4096, appended));
+        id.Should().NotBe(SpoolConsumer.BatchId(4097, appended));
+        id.Version.Should().Be(7);
+        id.ToString()[..8].Should().Be(Guid.CreateVersion7(appended).ToString()[..8], "the id sorts by the append time");
+    }
+
+    [TestCase(1, 0.0, 50)]
+    [TestCase(1, 0.999, 100)]
+    [TestCase(3, 0.0, 200)]
+    [TestCase(20, 0.999, 29_985)]
+    [TestCase(1000, 0.5, 22_500)]
+    public void RetryBackoff_Attempt_DoublesWithJitterUpToTheCap(int attempt, double random, int expectedMilliseconds)
+    {
+        var backoff = new RetryBackoff(TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(30));
+
+        backoff.Delay(attempt, random).TotalMilliseconds.Should().BeApproximately(expectedMilliseconds, 1);
+    }
+
+    [Test]
+    public void ConsumerNames_SinkNames_AreFileSafeUniqueAndStable()
+    {
+        IEventSink[] sinks = [new NamedSink("PostgreSQL"), new NamedSink("backup:Bucket/Events"), new NamedSink("backup:bucket-events")];
+
+        var names = EventBatcher.ConsumerNames(sinks);
+
+        names.Should().Equal("sink-postgresql", "sink-backup-bucket-events", "sink-backup-bucket-events-2");
+        EventBatcher.ConsumerNames(sinks).Should().Equal(names);
+    }
+
+    private EventBatcher Create(
+        IEventSink[] sinks,
+        Action<BatchingOptions>? configure = null,
+        InMemoryAuditSink? audit = null,
+        Action<CollectorOptions>? configureAll = null,
+        IBatchCommitObserver? observer = null)
     {
         var options = new CollectorOptions();
+        options.Storage.Path = _storage.Path;
+        options.Batching.RetryBaseDelay = TimeSpan.FromMilliseconds(5);
+        options.Batching.RetryMaxDelay = TimeSpan.FromMilliseconds(50);
+        options.Spool.MinFreeDiskBytes = 0;
         configure?.Invoke(options.Batching);
+        configureAll?.Invoke(options);
+        var wrapped = Options.Create(options);
+        var paths = new CollectorPaths();
+        var trail = new AuditTrail([audit ?? new InMemoryAuditSink()], wrapped, paths, new PrivacyMetrics(_metrics), NullLogger<AuditTrail>.Instance);
         return new EventBatcher(
-            new SinkSet(sinks, Options.Create(options), new CollectorPaths()),
+            new SinkSet(sinks, wrapped, paths),
             observer is null ? [] : [observer],
-            Options.Create(options),
-            _time,
+            wrapped,
+            paths,
+            TimeProvider.System,
             _metrics,
-            NullLogger<EventBatcher>.Instance);
+            LoggerFactory.Create(b => b.AddProvider(new FakeLoggerProvider(_logs))),
+            trail);
     }
 
-    private static TaskCompletionSource WaitingSignal(EventBatcher batcher)
+    private static async Task Eventually(Func<bool> condition)
     {
-        var signal = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        batcher.WaitingForMoreEvents += () => signal.TrySetResult();
-        return signal;
+        var deadline = DateTime.UtcNow + Deadline;
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                Assert.Fail("The condition was not met in time.");
+            }
+
+            await Task.Delay(10);
+        }
     }
+
+    private static AuditRecord Record() => new()
+    {
+        Id = Guid.CreateVersion7(),
+        Time = DateTimeOffset.UtcNow,
+        ClientId = "client_test",
+        SiteId = "localhost",
+        EventCount = 1,
+        EventTypes = new Dictionary<string, int> { ["pageview"] = 1 },
+    };
 
     private sealed class ThrowingObserver : IBatchCommitObserver
     {
         public void OnCommitted(EventBatch batch) => throw new InvalidOperationException("The observer failed.");
     }
 
-    // Stores every client's events but those of the given clients, as a sink with a broken dedicated bucket would.
-    private sealed class ClientFailingSink(params string[] failing) : IEventSink
+    private sealed class NamedSink(string name) : IEventSink
     {
-        public string Name => "partial";
+        private readonly System.Collections.Concurrent.ConcurrentQueue<CollectedEvent> _events = new();
 
-        /// <summary>The clients the exception names, when not those that failed (a sink that gets them wrong).</summary>
-        public string[]? Report { get; init; }
+        public string Name => name;
+
+        public CollectedEvent[] Events => _events.ToArray();
 
         public ValueTask WriteAsync(EventBatch batch, CancellationToken cancellationToken)
         {
-            var failed = batch.Events.Select(e => e.ClientId).Where(failing.Contains).Distinct().ToList();
-            return failed.Count == 0
-                ? ValueTask.CompletedTask
-                : ValueTask.FromException(new ClientWriteException(Report ?? [.. failed], new IOException("The dedicated bucket is unavailable.")));
+            foreach (var e in batch.Events)
+            {
+                _events.Enqueue(e);
+            }
+
+            return ValueTask.CompletedTask;
         }
-    }
-
-    private sealed class RecordingObserver : IBatchCommitObserver
-    {
-        public List<EventBatch> Batches { get; } = [];
-
-        public void OnCommitted(EventBatch batch) => Batches.Add(batch);
     }
 }

@@ -25,9 +25,10 @@ public class CollectRequestParserPropertyTests
         MaxStringLength = 4096,
     };
 
-    // Allocation bound of the parser: a small constant times the body, plus a constant for the smallest bodies.
+    // Allocation bound of the parser: a small constant times the body, plus a constant that covers building the
+    // inherited fields a small batch may expand to (RequestLimitsOptions.PayloadExpansionAllowance) and the smallest bodies.
     private const int AllocationFactor = 24;
-    private const int AllocationConstant = 16 * 1024;
+    private const int AllocationConstant = 4 * RequestLimitsOptions.PayloadExpansionAllowance;
 
     // What every stored event carries beside its payloads (ids, type, site, timestamps, address, user agent).
     private const int StoredBytesPerEvent = 1024;

@@ -13,12 +13,21 @@ namespace Evothesis.Collector.Tests.Privacy;
 public sealed class AuditTrailTests
 {
     private ServiceProvider _services = null!;
+    private TempDirectory _spoolStorage = null!;
 
     [SetUp]
-    public void SetUp() => _services = new ServiceCollection().AddMetrics().BuildServiceProvider();
+    public void SetUp()
+    {
+        _services = new ServiceCollection().AddMetrics().BuildServiceProvider();
+        _spoolStorage = new TempDirectory();
+    }
 
     [TearDown]
-    public void TearDown() => _services.Dispose();
+    public void TearDown()
+    {
+        _services.Dispose();
+        _spoolStorage.Dispose();
+    }
 
     [Test]
     public void Constructor_NoRegisteredSink_UsesFilesUnderAuditInTheStorageFolder()
@@ -46,7 +55,7 @@ public sealed class AuditTrailTests
     }
 
     [Test]
-    public async Task WriteAsync_OneSinkFails_ThrowsAndMakesTheCollectorUnhealthyUntilAWriteSucceeds()
+    public async Task WriteAsync_OneSinkFails_ThrowsAndMakesTheCollectorDegradedUntilAWriteSucceeds()
     {
         var failing = new InMemoryAuditSink { Fail = true };
         var trail = Create([new InMemoryAuditSink(), failing]);
@@ -57,7 +66,7 @@ public sealed class AuditTrailTests
 
         await act.Should().ThrowAsync<IOException>();
         trail.LastWriteFailed.Should().BeTrue();
-        (await health.CheckHealthAsync(new HealthCheckContext())).Status.Should().Be(HealthStatus.Unhealthy);
+        (await health.CheckHealthAsync(new HealthCheckContext())).Status.Should().Be(HealthStatus.Degraded, "the records wait in the spool; visitors are still answered");
 
         failing.Fail = false;
         await trail.WriteAsync([Record()], CancellationToken.None);
@@ -75,13 +84,15 @@ public sealed class AuditTrailTests
     private Evothesis.Collector.Batching.EventBatcher CreateRunningBatcher()
     {
         var options = Options.Create(new CollectorOptions());
+        options.Value.Storage.Path = _spoolStorage.Path;
         var batcher = new Evothesis.Collector.Batching.EventBatcher(
             new Evothesis.Collector.Sinks.SinkSet([new InMemoryEventSink()], options, new CollectorPaths()),
             [],
             options,
+            new CollectorPaths(),
             TimeProvider.System,
             new CollectorMetrics(_services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>()),
-            NullLogger<Evothesis.Collector.Batching.EventBatcher>.Instance);
+            NullLoggerFactory.Instance);
         batcher.Start();
         return batcher;
     }

@@ -12,11 +12,13 @@ public sealed class PrivacyOptionsTests
     [Test]
     public async Task Bind_PrivacySection_AddsSecretKeysFormEventTypesAndMetadataKeys()
     {
+        using var storage = new TempDirectory();
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["Evothesis:Privacy:SecretKeys:0"] = "member_number",
             ["Evothesis:Privacy:FormEventTypes:0"] = "lead",
             ["Evothesis:Privacy:FormMetadataKeys:0"] = "campaign",
+            ["Evothesis:Storage:Path"] = storage.Path,
         }).Build();
         var services = new ServiceCollection();
         services.AddEvothesisCollector(configuration.GetSection("Evothesis")).AddEventSink(new InMemoryEventSink());
@@ -61,16 +63,15 @@ public sealed class PrivacyOptionsTests
     }
 
     [Test]
-    public void Validate_AckTimeoutNotLongerThanFlushIntervalInEnqueuedMode_FailsBecauseAuditedRequestsWait()
+    public void Validate_SpoolSegmentSmallerThanTheLargestRequest_FailsNamingBothValues()
     {
         var options = new CollectorOptions();
-        options.Batching.AckMode = Evothesis.Collector.Batching.AckMode.Enqueued;
-        options.Batching.FlushInterval = TimeSpan.FromSeconds(1);
-        options.Batching.AckTimeout = TimeSpan.FromMilliseconds(500);
+        options.Limits.MaxBodyBytes = 4 * 1024 * 1024;
+        options.Spool.SegmentBytes = 16 * 1024 * 1024;
 
         var result = new CollectorOptionsValidator().Validate(Options.DefaultName, options);
 
         result.Failed.Should().BeTrue();
-        result.FailureMessage.Should().Contain("Evothesis:Batching:AckTimeout");
+        result.FailureMessage.Should().Contain("Evothesis:Spool:SegmentBytes (16777216)").And.Contain("MaxBodyBytes 4194304");
     }
 }

@@ -80,14 +80,23 @@ public sealed class SampleHostObjectStorageTests
     }
 
     [Test]
-    public async Task SeedEvents_ClientBucketMissing_AreRefusedWith503()
+    public async Task SeedEvents_ClientBucketMissing_AreAcknowledgedFromTheSpoolAndHealthTurnsDegraded()
     {
-        using var app = WithS3(new CollectorApplication(), _server, "missing-" + Guid.NewGuid().ToString("N")[..12], backupBucket: null);
+        using var app = WithS3(new CollectorApplication(), _server, "missing-" + Guid.NewGuid().ToString("N")[..12], backupBucket: null)
+            .WithSetting("Evothesis:Batching:AckMode", "Durable");
 
         var response = await app.PostAsync(SeedSingleEvent);
 
-        response.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable);
-        (await response.Content.ReadAsStringAsync()).Should().Contain("urn:evothesis:collector:write-failed");
+        response.StatusCode.Should().Be(HttpStatusCode.Accepted, "the events wait in the spool until the bucket exists");
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        string health;
+        do
+        {
+            health = await (await app.CreateClient().GetAsync("/health")).Content.ReadAsStringAsync();
+        }
+        while (health != "Degraded" && DateTime.UtcNow < deadline && await Task.Delay(20).ContinueWith(_ => true));
+
+        health.Should().Be("Degraded");
     }
 
     [TestCase(null, "")]

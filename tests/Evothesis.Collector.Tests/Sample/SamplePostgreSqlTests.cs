@@ -23,6 +23,8 @@ public sealed class SamplePostgreSqlTests
         _connectionString = await PostgresTestServer.CreateDatabaseAsync();
         _factory = new WebApplicationFactory<Program>().WithWebHostBuilder(b => b
             .UseEnvironment("Development")
+            .UseSetting("Evothesis:Storage:Path", Path.Combine(Path.GetTempPath(), "evothesis-sample-pg-" + Guid.NewGuid().ToString("N")))
+            .UseSetting("Evothesis:Batching:AckMode", "Committed")
             .UseSetting("ConnectionStrings:Evothesis", _connectionString));
     }
 

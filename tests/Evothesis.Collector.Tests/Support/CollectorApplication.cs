@@ -21,6 +21,9 @@ public sealed class CollectorApplication : WebApplicationFactory<Program>
     {
         Storage = new TempDirectory();
         _settings["Evothesis:Storage:Path"] = Storage.Path;
+
+        // Answered once every sink has the events, so a test reads the stores right after the answer.
+        _settings["Evothesis:Batching:AckMode"] = "Committed";
     }
 
     /// <summary>Gets the folder the embedded file sink writes to.</summary>

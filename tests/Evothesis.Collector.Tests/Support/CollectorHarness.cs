@@ -33,6 +33,9 @@ public sealed class CollectorHarness : IAsyncDisposable
         var builder = services.AddEvothesisCollector(options =>
         {
             options.Batching.BatchSize = 1;
+
+            // Answered once every sink has the events, so a test reads the sinks right after the answer.
+            options.Batching.AckMode = AckMode.Committed;
             options.Storage.Path = Path.Combine(Path.GetTempPath(), "evothesis-harness-" + Guid.NewGuid().ToString("N"));
             configure?.Invoke(options);
         });
@@ -81,7 +84,12 @@ public sealed class CollectorHarness : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await _batcher.StopAsync(CancellationToken.None);
+        // A sink a test left failing would be retried forever: what it has not taken stays in the spool.
+        using (var budget = new CancellationTokenSource(TimeSpan.FromSeconds(2)))
+        {
+            await _batcher.StopAsync(budget.Token);
+        }
+
         await _services.DisposeAsync();
     }
 

@@ -10,7 +10,11 @@ public static class ObjectStoreTestExtensions
         var keys = new List<string>();
         await foreach (var e in store.ListAsync(prefix, CancellationToken.None))
         {
-            keys.Add(e.Key);
+            // The local folder also holds the collector's write-ahead spool (its working state, not stored events).
+            if (store is not LocalFolderObjectStore || !e.Key.StartsWith(Evothesis.Collector.Spool.SpoolOptions.DefaultFolderName + "/", StringComparison.Ordinal))
+            {
+                keys.Add(e.Key);
+            }
         }
 
         return keys;

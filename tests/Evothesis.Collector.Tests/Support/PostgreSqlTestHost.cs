@@ -41,7 +41,9 @@ public sealed class PostgreSqlTestHost : IAsyncDisposable
         var collection = new ServiceCollection();
         collection.AddLogging(b => b.AddFakeLogging().SetMinimumLevel(LogLevel.Debug));
         services?.Invoke(collection);
-        collection.AddEvothesisCollector().AddPostgreSqlSink(connectionString, configure);
+        // Its own storage (and spool) folder: a spool left by another test must not be delivered here.
+        collection.AddEvothesisCollector(o => o.Storage.Path = Path.Combine(Path.GetTempPath(), "evothesis-pg-" + Guid.NewGuid().ToString("N")))
+            .AddPostgreSqlSink(connectionString, configure);
         return new PostgreSqlTestHost(collection.BuildServiceProvider(), connectionString);
     }
 

@@ -34,7 +34,8 @@ public sealed class SampleHost : IAsyncDisposable
             }
 
             builder.UseSetting("Evothesis:Storage:Path", StoragePath);
-            builder.UseSetting("Evothesis:Batching:FlushInterval", "00:00:00.020");
+            // Answered once every sink has the events, so a test reads the stores right after the answer.
+            builder.UseSetting("Evothesis:Batching:AckMode", "Committed");
             foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
             {
                 builder.UseSetting(key, value);

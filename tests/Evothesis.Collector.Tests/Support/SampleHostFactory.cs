@@ -29,6 +29,9 @@ public sealed class SampleHostFactory : WebApplicationFactory<Program>
     {
         builder.UseEnvironment("Development");
         builder.UseSetting("Evothesis:Storage:Path", _storage);
+
+        // Answered once every sink has the events, so a test reads the stores right after the answer.
+        builder.UseSetting("Evothesis:Batching:AckMode", "Committed");
         foreach (var (key, value) in _settings)
         {
             builder.UseSetting(key, value);

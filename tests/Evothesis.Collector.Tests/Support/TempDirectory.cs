@@ -11,8 +11,12 @@ public sealed class TempDirectory : IDisposable
 
     public string Path { get; }
 
-    public string[] Files(string pattern = "*") =>
-        Directory.GetFiles(Path, pattern, SearchOption.AllDirectories);
+    /// <summary>Gets the files stored under the directory, leaving out the collector's write-ahead spool (its working state).</summary>
+    public string[] Files(string pattern = "*")
+    {
+        var spool = System.IO.Path.Combine(Path, Evothesis.Collector.Spool.SpoolOptions.DefaultFolderName) + System.IO.Path.DirectorySeparatorChar;
+        return Directory.GetFiles(Path, pattern, SearchOption.AllDirectories).Where(f => !f.StartsWith(spool, StringComparison.Ordinal)).ToArray();
+    }
 
     public void Dispose()
     {

@@ -17,8 +17,8 @@ internal static partial class IngestionLog
     [LoggerMessage(1003, LogLevel.Error, "Client {ClientId} requires hashed IPs but has no salt configured: its events are refused until the configuration is fixed")]
     public static partial void MissingSalt(ILogger logger, string clientId);
 
-    [LoggerMessage(1004, LogLevel.Warning, "The queue is full ({Queued} events waiting): request refused with 503")]
-    public static partial void QueueFull(ILogger logger, long queued);
+    [LoggerMessage(1004, LogLevel.Warning, "The spool refused a request ({Reason}): answered 503 with Retry-After")]
+    public static partial void SpoolRefused(ILogger logger, string reason);
 
     [LoggerMessage(1005, LogLevel.Warning, "Events of client {ClientId} could not be written: request answered with 503")]
     public static partial void WriteFailed(ILogger logger, string clientId);
