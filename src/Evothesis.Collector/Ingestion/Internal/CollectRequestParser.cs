@@ -22,19 +22,12 @@ internal sealed class CollectRequestParser
     // Longer number texts are digit strings no analytics value needs, and past what stores accept.
     private const int MaxNumberLength = 256;
 
-    // What one event's objects (the event, its strings) keep alive beside the payload bytes, counted against the
-    // queue's byte limit: a generous estimate, measured at about 200 bytes.
-    private const int RetainedBytesPerEvent = 512;
-
     private static ReadOnlySpan<byte> Utf8ByteOrderMark => [0xEF, 0xBB, 0xBF];
 
     private readonly RequestLimitsOptions _limits;
     private readonly byte[] _body;
     private readonly int _start;
     private readonly int _length;
-
-    // Bytes of the objects built for custom fields: memory the request keeps alive beside its body.
-    private long _builtBytes;
 
     // Set by token validation to the reason a value cannot be stored (a NUL or unpaired surrogate in a string,
     // a number no store can hold); saved and reset around each batch member so it lands on the member that
@@ -67,9 +60,7 @@ internal sealed class CollectRequestParser
             new JsonReaderOptions { MaxDepth = limits.MaxJsonDepth + 1, CommentHandling = JsonCommentHandling.Disallow });
         try
         {
-            var parsed = parser.ParseRoot(ref reader);
-            parsed.RetainedBytes = body.Length + parser._builtBytes + ((long)parsed.Events.Count * RetainedBytesPerEvent);
-            return parsed;
+            return parser.ParseRoot(ref reader);
         }
         catch (JsonException ex)
         {
@@ -685,7 +676,6 @@ internal sealed class CollectRequestParser
         }
 
         var buffer = new byte[length];
-        _builtBytes += length;
         buffer[0] = (byte)'{';
         var position = 1;
         for (var i = 0; i < count; i++)

@@ -7,12 +7,6 @@ internal sealed class ParsedRequest
 {
     public bool IsBatch { get; init; }
 
-    /// <summary>
-    /// Gets the memory the events keep alive until written: the body their payloads are slices of, the objects built
-    /// for inherited fields, and a per-event allowance for the events themselves.
-    /// </summary>
-    public long RetainedBytes { get; set; }
-
     /// <summary>Gets the number of events the body carried (1 for a single event).</summary>
     public int MemberCount { get; init; }
 
