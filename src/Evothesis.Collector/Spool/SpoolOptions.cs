@@ -48,9 +48,9 @@ public sealed class SpoolOptions
     public long MinFreeDiskBytes { get; set; } = 256L * 1024 * 1024;
 
     /// <summary>
-    /// Gets or sets how often consumers' cursors are written to disk (and fully consumed segments deleted).
-    /// Cursors are written lazily because redelivery is idempotent: after a crash a consumer resumes from its
-    /// last written cursor and gets at most this much again. The default is 1 second.
+    /// Gets or sets how often fully consumed segments are deleted, and cursors not yet written are written to disk.
+    /// The collector's consumers write their cursor after each delivery, so that after a crash only the last batch is
+    /// delivered again, under the same id. The default is 1 second.
     /// </summary>
     public TimeSpan CheckpointInterval { get; set; } = TimeSpan.FromSeconds(1);
 

@@ -5,6 +5,8 @@ using Evothesis.Collector.Events;
 using Evothesis.Collector.Privacy;
 using Evothesis.Collector.Privacy.Internal;
 using Evothesis.Collector.Sinks;
+using Evothesis.Collector.Spool;
+using Evothesis.Collector.Spool.Internal;
 using Evothesis.Collector.Tests.Support;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Microsoft.Extensions.Logging;
@@ -226,6 +228,29 @@ public class EventBatcherTests
 
         await Eventually(() => up.Events.Count == 3);
         up.Events.Select(e => e.Id).Should().BeEquivalentTo(events.Select(e => e.Id), "a redelivery writes the same row ids");
+    }
+
+    [Test]
+    public async Task Consumer_AfterEachDelivery_WritesItsCursorWithoutWaitingForTheCheckpointInterval()
+    {
+        // After a crash a batch is read again with the same id (the same object keys) only when it starts at the cursor
+        // on disk: with the cursor written lazily, the batches since it would be read again with other boundaries.
+        var sink = new InMemoryEventSink();
+        await using var batcher = Create([sink], configureAll: o => o.Spool.CheckpointInterval = TimeSpan.FromHours(1));
+        batcher.Start();
+        var checkpoint = Path.Combine(_storage.Path, SpoolOptions.DefaultFolderName, batcher.Consumers[0].Name + SpoolFormat.CheckpointExtension);
+
+        for (var i = 1; i <= 3; i++)
+        {
+            batcher.TryEnqueue(TestEvents.Many(2), audit: null, out var written).Should().Be(EnqueueStatus.Queued);
+            await written!.WaitAsync(Deadline);
+            var end = batcher.Spool.DurablePosition;
+
+            await Eventually(() => File.Exists(checkpoint)
+                && SpoolFormat.TryReadCheckpoint(File.ReadAllBytes(checkpoint), out var position)
+                && position == end);
+            sink.Events.Should().HaveCount(2 * i);
+        }
     }
 
     [Test]

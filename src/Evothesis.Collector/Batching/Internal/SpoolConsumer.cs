@@ -169,6 +169,11 @@ internal sealed class SpoolConsumer
             ReleaseWaiters();
             _delivered?.Invoke(delivery);
             CommittedTo?.Invoke(this, delivery.EndPosition);
+
+            // Before the next delivery: after a crash only this batch is read again, from the same first record, so it
+            // gets the same id and holds at least the same records. With a lazily written cursor, the batches since it
+            // would be read again with other boundaries, so other ids and object keys: stored twice.
+            _spool.FlushCheckpoints(Name);
         }
     }
 

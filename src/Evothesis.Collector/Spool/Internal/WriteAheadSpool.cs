@@ -31,9 +31,10 @@ namespace Evothesis.Collector.Spool.Internal;
 /// spool continues with the next segment (a new one, if it was the last).
 /// </para>
 /// <para>
-/// <b>Consumers.</b> Named up front; each has a cursor (the position up to which it committed). Cursors are written
-/// to disk every <see cref="SpoolOptions.CheckpointInterval"/>, not on every commit: redelivery is idempotent, so a
-/// crash costs at most one interval of records delivered again. A segment is deleted once every consumer's
+/// <b>Consumers.</b> Named up front; each has a cursor (the position up to which it committed). Cursors that moved are
+/// written to disk every <see cref="SpoolOptions.CheckpointInterval"/>, or at once by <see cref="FlushCheckpoints"/>:
+/// the sinks' consumers write theirs after each delivery, because a batch read again gets the same id only when it
+/// starts at the same record. A segment is deleted once every consumer's
 /// written cursor is at or past its end and it is not the last segment (which keeps the positions going across a
 /// restart). A consumer without a checkpoint starts at the oldest record present.
 /// </para>
@@ -414,8 +415,12 @@ internal sealed partial class WriteAheadSpool : IAsyncDisposable
         }
     }
 
-    /// <summary>Writes the cursors that moved since they were last written. Called every checkpoint interval and on stop.</summary>
-    public void FlushCheckpoints()
+    /// <summary>
+    /// Writes the cursors that moved since they were last written. Called every checkpoint interval and on stop, and by
+    /// a consumer after each delivery for its own cursor.
+    /// </summary>
+    /// <param name="consumer">The one consumer whose cursor to write; <see langword="null"/> for all of them.</param>
+    public void FlushCheckpoints(string? consumer = null)
     {
         lock (_housekeeping)
         {
@@ -424,7 +429,7 @@ internal sealed partial class WriteAheadSpool : IAsyncDisposable
             {
                 foreach (var state in _consumers.Values)
                 {
-                    if (state.Committed != state.Checkpointed)
+                    if (state.Committed != state.Checkpointed && (consumer is null || state.Name == consumer))
                     {
                         moved.Add((state, state.Committed));
                     }
