@@ -7,7 +7,8 @@
 #   ROUNDS=3 DURATION=20 benchmarks/load/run.sh              # alternate rounds: these 2-core machines swing by 30%
 #   ROWS="bare:-:1:32 sample:Durable:1:32" benchmarks/load/run.sh
 #
-# A row is TARGET:ACKMODE:EVENTS:CONNECTIONS, TARGET being 'bare' or 'sample', EVENTS 1 (a ~1 KB page view,
+# A row is TARGET:ACKMODE:EVENTS:CONNECTIONS, TARGET being 'bare', 'sample' or 'other' (the sample host built from
+# another commit, at OTHER_DLL, for before/after rows in one run), EVENTS 1 (a ~1 KB page view,
 # post-single.lua) or 10 (a ~1.6 KB batch of 10 clicks, post-batch.lua). Needs wrk (apt-get install -y wrk). wrk and the
 # server share the machine's cores: compare rows of one round, never across runs.
 set -euo pipefail
@@ -20,7 +21,7 @@ PORT="${PORT:-18080}"
 EXTRA_ENV="${EXTRA_ENV:-}"
 
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 1; }
-dotnet build -c Release "$REPO_ROOT/samples/Evothesis.Collector.Sample" -v q -nologo >/dev/null
+[ -n "${NO_BUILD:-}" ] || dotnet build -c Release "$REPO_ROOT/samples/Evothesis.Collector.Sample" -v q -nologo >/dev/null
 dotnet build -c Release "$REPO_ROOT/benchmarks/Evothesis.Collector.Benchmarks.BareKestrel" -v q -nologo >/dev/null
 sample_dll="$REPO_ROOT/samples/Evothesis.Collector.Sample/bin/Release/net10.0/Evothesis.Collector.Sample.dll"
 bare_dll="$REPO_ROOT/benchmarks/Evothesis.Collector.Benchmarks.BareKestrel/bin/Release/net10.0/Evothesis.Collector.Benchmarks.BareKestrel.dll"
@@ -48,6 +49,8 @@ for round in $(seq 1 "$ROUNDS"); do
     if [ "$target" = "bare" ]; then
       dotnet "$bare_dll" --urls "http://127.0.0.1:$PORT" >"$log" 2>&1 &
     else
+      dll="$sample_dll"
+      [ "$target" = "other" ] && dll="${OTHER_DLL:?OTHER_DLL names the other build of the sample host}"
       env ASPNETCORE_ENVIRONMENT=Production \
         Logging__LogLevel__Default=Warning \
         Logging__LogLevel__Evothesis.Collector.Spool=Information \
@@ -55,7 +58,7 @@ for round in $(seq 1 "$ROUNDS"); do
         Evothesis__Batching__AckMode="$mode" \
         Evothesis__Authorization__ClientsFile="$clients" \
         $EXTRA_ENV \
-        dotnet "$sample_dll" --urls "http://127.0.0.1:$PORT" --contentRoot "$REPO_ROOT/samples/Evothesis.Collector.Sample" >"$log" 2>&1 &
+        dotnet "$dll" --urls "http://127.0.0.1:$PORT" --contentRoot "$REPO_ROOT/samples/Evothesis.Collector.Sample" >"$log" 2>&1 &
     fi
     server=$!
     for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/health" >/dev/null 2>&1 && break; sleep 0.1; done
@@ -64,9 +67,9 @@ for round in $(seq 1 "$ROUNDS"); do
     kill -TERM "$server"; wait "$server" 2>/dev/null || true  # SIGTERM: graceful stop
     written="-"
     spool="-"
-    if [ "$target" = "sample" ]; then
+    if [ "$target" != "bare" ]; then
       written=$(find "$data/storage" -name '*.ndjson.gz' -not -path '*/spool/*' -exec zcat {} + 2>/dev/null | wc -l)
-      spool="$(grep -o 'records per fsync [0-9.]*, fsync [0-9.]* ms' "$log" | tail -n 1 || true)"
+      spool="$(grep -o '[0-9.]* records per fsync, fsync [0-9.]* ms' "$log" | tail -n 1 || true)"
       spool="${spool:--}"
     fi
     rm -rf "$data"

@@ -35,6 +35,9 @@ internal static partial class BatchingLog
     [LoggerMessage(1309, LogLevel.Information, "Sink {Sink} is writing again")]
     public static partial void DeliveryRecovered(ILogger logger, string sink);
 
+    [LoggerMessage(1311, LogLevel.Information, "Spool since start: {Fsyncs} fsyncs carried {Records} requests, {RecordsPerFsync:F1} records per fsync, fsync {FsyncMilliseconds:F2} ms mean")]
+    public static partial void SpoolSummary(ILogger logger, long fsyncs, long records, double recordsPerFsync, double fsyncMilliseconds);
+
     [LoggerMessage(1310, LogLevel.Critical, "The spool consumer of {Sink} stopped unexpectedly")]
     public static partial void ConsumerFailed(ILogger logger, Exception exception, string sink);
 }

@@ -38,6 +38,7 @@ internal sealed class EventBatcher : IAsyncDisposable
     public const string AuditConsumerName = "audit";
 
     private readonly WriteAheadSpool _spool;
+    private readonly SpoolMetrics _spoolMetrics;
     private readonly SpoolConsumer[] _consumers;
     private readonly IEventSink[] _sinks;
     private readonly IBatchCommitObserver[] _observers;
@@ -45,6 +46,9 @@ internal sealed class EventBatcher : IAsyncDisposable
     private readonly BatchingOptions _options;
     private readonly CollectorMetrics _metrics;
     private readonly ILogger _logger;
+
+    // The spool's category, for the summary at shutdown: enabled on its own without the per-batch lines.
+    private readonly ILogger _spoolLogger;
 
     // Cancels the consumers when the shutdown budget runs out.
     private readonly CancellationTokenSource _abort = new();
@@ -78,14 +82,16 @@ internal sealed class EventBatcher : IAsyncDisposable
         _options = collector.Batching;
         _metrics = metrics;
         _logger = loggerFactory.CreateLogger<EventBatcher>();
+        _spoolLogger = loggerFactory.CreateLogger("Evothesis.Collector.Spool");
 
         var names = ConsumerNames(_sinks);
+        _spoolMetrics = new SpoolMetrics(metrics);
         _spool = WriteAheadSpool.Open(
             collector.Spool.ResolvePath(paths, collector.Storage),
             collector.Spool,
             [.. names, AuditConsumerName],
             timeProvider,
-            new SpoolMetrics(metrics),
+            _spoolMetrics,
             loggerFactory.CreateLogger<WriteAheadSpool>());
 
         // The first sink is the one whose writes the seed's log line and the recent-events view follow: PostgreSQL when
@@ -249,6 +255,11 @@ internal sealed class EventBatcher : IAsyncDisposable
 
         _spool.FlushCheckpoints();
         FailCommittedWaiters();
+        var (fsyncs, records, duration) = _spoolMetrics.Totals;
+        if (fsyncs > 0)
+        {
+            BatchingLog.SpoolSummary(_spoolLogger, fsyncs, records, (double)records / fsyncs, duration.TotalMilliseconds / fsyncs);
+        }
     }
 
     /// <summary>

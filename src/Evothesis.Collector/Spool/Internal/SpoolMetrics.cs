@@ -40,8 +40,20 @@ internal sealed class SpoolMetrics
             "evothesis.collector.spool.truncated", "By", "Bytes of spool segments cut or skipped, by reason (torn_tail on recovery, corrupt).");
     }
 
+    // Totals since start, for the summary logged at shutdown (what a load run reads); written by the writer thread.
+    private long _totalFsyncs;
+    private long _totalRecords;
+    private long _totalFsyncTicks;
+
+    /// <summary>Gets the fsyncs, the records they carried and their total duration since the spool opened.</summary>
+    public (long Fsyncs, long Records, TimeSpan Duration) Totals =>
+        (Interlocked.Read(ref _totalFsyncs), Interlocked.Read(ref _totalRecords), TimeSpan.FromTicks(Interlocked.Read(ref _totalFsyncTicks)));
+
     public void Flushed(int records, TimeSpan duration)
     {
+        Interlocked.Increment(ref _totalFsyncs);
+        Interlocked.Add(ref _totalRecords, records);
+        Interlocked.Add(ref _totalFsyncTicks, duration.Ticks);
         _fsyncs.Add(1);
         _fsyncRecords.Record(records);
         _fsyncDuration.Record(duration.TotalSeconds);
