@@ -59,12 +59,18 @@ public class EventBatcherTests
         await waiting.Task.WaitAsync(Deadline);
 
         _time.Advance(TimeSpan.FromMilliseconds(199));
+
+        // The flusher reacts to the clock on its own thread: hand it one more event and wait until it waits
+        // again. Had the advance released the batch, that write would have happened before this wait.
+        var waitingAgain = WaitingSignal(batcher);
+        batcher.TryEnqueue(TestEvents.Many(1), out var later);
+        await waitingAgain.Task.WaitAsync(Deadline);
         sink.Batches.Should().BeEmpty("the interval has not passed");
         written!.IsCompleted.Should().BeFalse("a durable request waits for its write");
 
         _time.Advance(TimeSpan.FromMilliseconds(1));
-        await written.WaitAsync(Deadline);
-        sink.Batches.Should().ContainSingle().Which.Count.Should().Be(3);
+        await Task.WhenAll(written, later!).WaitAsync(Deadline);
+        sink.Batches.Should().ContainSingle("the interval runs from the oldest event").Which.Count.Should().Be(4);
     }
 
     [Test]

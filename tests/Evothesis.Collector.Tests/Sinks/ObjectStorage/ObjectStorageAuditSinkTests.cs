@@ -61,13 +61,20 @@ public sealed class ObjectStorageAuditSinkTests
     }
 
     [Test]
-    public async Task WriteAsync_Completed_LeavesNoTemporaryFiles()
+    public async Task WriteAsync_Completed_LeavesOnlyTheFinishedRecordFile()
     {
         var sink = new ObjectStorageAuditSink(new LocalFolderObjectStore(_root));
+        var record = Record("client_a", DateTimeOffset.UtcNow);
 
-        await sink.WriteAsync([Record("client_a", DateTimeOffset.UtcNow)], CancellationToken.None);
+        await sink.WriteAsync([record], CancellationToken.None);
 
-        Directory.GetFiles(_root, "*.partial", SearchOption.AllDirectories).Should().BeEmpty();
+        // Exactly one file, under its final name, holding the record: no temporary file beside it.
+        var file = Directory.GetFiles(_root, "*", SearchOption.AllDirectories).Should().ContainSingle().Subject;
+        file.Should().EndWith(".ndjson.gz").And.NotEndWith(".partial");
+        using var document = JsonDocument.Parse(ReadLines(file).Should().ContainSingle().Subject);
+        document.RootElement.GetProperty("id").GetGuid().Should().Be(record.Id);
+        document.RootElement.GetProperty("client_id").GetString().Should().Be("client_a");
+        document.RootElement.GetProperty("event_count").GetInt32().Should().Be(3);
     }
 
     [Test]
