@@ -2,7 +2,7 @@
 # Mutation testing of the core library with Stryker.NET, one capability folder at a time.
 #
 #   build/mutation.sh              # every folder (Spool only when src/Evothesis.Collector/Spool exists)
-#   build/mutation.sh Privacy      # one folder: Ingestion, Authorization, Privacy, Batching, Sinks or Spool
+#   build/mutation.sh Privacy      # one: Privacy, Redaction, Ingestion, Authorization, Batching, Sinks or Spool
 #
 # Reports: artifacts/mutation/<folder>/reports/mutation-report.{html,json}; a score table at the end.
 # Each folder runs only the test classes that cover it and need no external server: a filter that pulls
@@ -13,7 +13,10 @@ set -uo pipefail
 REPO_ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$REPO_ROOT"
 
-readonly ALL_FOLDERS=(Privacy Ingestion Authorization Batching Sinks Spool)
+# Redaction is the PII-detection engine inside Privacy/, run apart because it alone holds more mutants
+# than the rest of the core's rules together.
+readonly ALL_FOLDERS=(Privacy Redaction Ingestion Authorization Batching Sinks Spool)
+readonly REDACTION_FILES=(JsonRedactor TextRedactor PiiPatterns PiiKind KeyNameMatcher NameClassifier IbanRegistry RedactionScratch RedactionRecorder)
 readonly TESTS="Evothesis.Collector.Tests"
 
 # The files mutated per folder (globs relative to the repository), and the tests run against them.
@@ -21,8 +24,12 @@ readonly TESTS="Evothesis.Collector.Tests"
 mutate_patterns() {
   case "$1" in
     Privacy)
+      # Consent, IP policy, audit trail, options and the processors that apply the rules.
       echo "**/Privacy/**/*.cs"
-      echo "!**/Privacy/Internal/PrivacyLog.cs" ;;
+      echo "!**/Privacy/Internal/PrivacyLog.cs"
+      for file in "${REDACTION_FILES[@]}"; do echo "!**/Privacy/Internal/$file.cs"; done ;;
+    Redaction)
+      for file in "${REDACTION_FILES[@]}"; do echo "**/Privacy/Internal/$file.cs"; done ;;
     Ingestion)
       # The parser and the limits; the pipeline's orchestration is covered by the endpoint tests.
       echo "**/Ingestion/Internal/CollectRequestParser.cs"
@@ -52,7 +59,8 @@ mutate_patterns() {
 test_filter() {
   local ns="FullyQualifiedName~$TESTS"
   case "$1" in
-    Privacy) echo "$ns.Privacy.|FullyQualifiedName~$TESTS.Ingestion.CollectorPipelinePrivacyTests|FullyQualifiedName~$TESTS.Batching.EventBatcherAuditTests" ;;
+    Privacy) echo "$ns.Privacy.|$ns.Ingestion.CollectorPipelinePrivacyTests|$ns.Batching.EventBatcherAuditTests" ;;
+    Redaction) echo "$ns.Privacy." ;;
     Ingestion) echo "$ns.Ingestion.|$ns.AspNetCore." ;;
     Authorization) echo "$ns.Authorization." ;;
     Batching) echo "$ns.Batching." ;;

@@ -63,6 +63,7 @@ public sealed class ObjectStorageAuditSinkTests
     [Test]
     public async Task WriteAsync_Completed_LeavesOnlyTheFinishedRecordFile()
     {
+        Directory.CreateDirectory(_root);
         var sink = new ObjectStorageAuditSink(new LocalFolderObjectStore(_root));
         var record = Record("client_a", DateTimeOffset.UtcNow);
 
