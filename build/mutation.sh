@@ -59,7 +59,7 @@ mutate_patterns() {
 test_filter() {
   local ns="FullyQualifiedName~$TESTS"
   case "$1" in
-    Privacy) echo "$ns.Privacy.|$ns.Ingestion.CollectorPipelinePrivacyTests|$ns.Batching.EventBatcherAuditTests" ;;
+    Privacy) echo "$ns.Privacy.|$ns.Ingestion.CollectorPipelinePrivacyTests|$ns.Batching.EventBatcherAuditTests|$ns.Sinks.ObjectStorage.ObjectStorageAuditSinkTests" ;;
     Redaction) echo "$ns.Privacy." ;;
     Ingestion) echo "$ns.Ingestion.|$ns.AspNetCore." ;;
     Authorization) echo "$ns.Authorization." ;;

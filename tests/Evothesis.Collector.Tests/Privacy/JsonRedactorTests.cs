@@ -205,6 +205,52 @@ public sealed class JsonRedactorTests
         result.ToString().Should().Be("""{"memberNumber":"[redacted:secret]","plan":"gold"}""");
     }
 
+    // The documented defaults, written out: a name dropped from PrivacyOptions.DefaultSecretKeys or
+    // DefaultFormMetadataKeys fails its row.
+    private static readonly string[] DefaultSecretKeys =
+    [
+        "password", "passwd", "pwd", "passphrase", "passcode", "secret", "token", "api_key", "apikey", "access_key",
+        "private_key", "authorization", "bearer", "credential", "credentials", "otp", "verification_code",
+        "ssn", "social_security", "social_security_number", "tax_id", "national_id", "passport_number",
+        "drivers_license", "driver_license",
+        "card_number", "cardnumber", "cc_number", "ccnumber", "cc_num", "credit_card", "creditcard", "cvv", "cvv2",
+        "cvc", "csc", "security_code", "card_verification", "pin", "iban", "account_number", "routing_number",
+        "bank_account", "sort_code",
+        "email", "e_mail", "phone", "telephone", "tel", "mobile_number",
+        "first_name", "last_name", "full_name", "firstname", "lastname", "fullname", "surname", "given_name",
+        "family_name", "date_of_birth", "birth_date", "birthdate", "dob", "address", "street",
+        "ip", "ip_address", "ipaddress", "remote_addr", "x_forwarded_for",
+        "mrn", "medical_record_number", "health_plan_number", "insurance_number",
+    ];
+
+    private static readonly string[] DefaultFormMetadataKeys =
+    [
+        "form_id", "form_name", "form_action", "form_method", "form_class", "form_classes", "form_type", "form_step",
+        "form_destination", "form_length", "field_name", "field_names", "field_id", "field_ids", "field_type",
+        "field_label", "field_index", "field_count", "fields_count", "tag_name", "element_id", "duration",
+        "duration_ms", "time_spent", "time_on_form", "submit_count", "error_count", "navigation_method",
+    ];
+
+    [TestCaseSource(nameof(DefaultSecretKeys))]
+    public void Redact_DefaultSecretKey_ReplacesItsValue(string key)
+    {
+        var payload = RawJson.Parse($$"""{"{{key}}":"plain-value-7","note":"plain-value-7"}""");
+
+        var result = Redactor.Redact(payload, "event_data", formValues: false, new RedactionRecorder(false));
+
+        result.ToString().Should().Be($$"""{"{{key}}":"[redacted:secret]","note":"plain-value-7"}""");
+    }
+
+    [TestCaseSource(nameof(DefaultFormMetadataKeys))]
+    public void Redact_DefaultFormMetadataKeyInFormEvent_KeepsItsValue(string key)
+    {
+        var payload = RawJson.Parse($$"""{"{{key}}":"plain-value-7","note":"plain-value-7"}""");
+
+        var result = Redactor.Redact(payload, "event_data", formValues: true, new RedactionRecorder(false));
+
+        result.ToString().Should().Be($$"""{"{{key}}":"plain-value-7","note":"[redacted:form_value]"}""");
+    }
+
     [Test]
     public void Redact_DefaultSecretKeysTurnedOff_KeepsTheirValuesButStillRedactsPatterns()
     {
