@@ -26,6 +26,9 @@ public sealed class ConsentReaderTests
     [TestCase("\"maybe\"", "None")]
     [TestCase("{\"marketing\":true}", "None")]
     [TestCase("{\"analytics\":{\"nested\":true}}", "None")]
+    [TestCase("{\"analytics\":{\"analytics\":false}}", "None")]
+    [TestCase("{\"ads\":{\"analytics\":false},\"analytics\":true}", "Granted")]
+    [TestCase("{\"ads\":[\"analytics\",false],\"statistics\":\"granted\"}", "Granted")]
     [TestCase("[true]", "None")]
     [TestCase("2", "None")]
     public void Read_Value_GivesDecision(string json, string expected)

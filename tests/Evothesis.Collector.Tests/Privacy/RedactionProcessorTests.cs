@@ -153,7 +153,7 @@ public sealed class RedactionProcessorTests
     {
         var e = TestEvents.Create(
             eventType: eventType,
-            pageData: """{"title":"Contact us","url":"https://shop.example/c?mail=jane@example.com"}""",
+            pageData: """{"title":"Contact us","section":"outdoor","url":"https://shop.example/c?mail=jane@example.com"}""",
             eventData: """{"message":"see you"}""",
             customData: """{"comment":"thanks"}""",
             consent: "\"jane@example.com\"");
@@ -161,7 +161,7 @@ public sealed class RedactionProcessorTests
 
         Processor().Process(context);
 
-        e.PageData.ToString().Should().Be("""{"title":"Contact us","url":"https://shop.example/c?mail=[redacted:email]"}""");
+        e.PageData.ToString().Should().Be("""{"title":"Contact us","section":"outdoor","url":"https://shop.example/c?mail=[redacted:email]"}""");
         e.EventData.ToString().Should().Be("""{"message":"[redacted:form_value]"}""");
         e.CustomData.ToString().Should().Be("""{"comment":"[redacted:form_value]"}""");
         e.Consent.ToString().Should().Be("\"[redacted:email]\"");
