@@ -79,6 +79,29 @@ public sealed class ObjectStorageAuditSinkTests
     }
 
     [Test]
+    public async Task WriteAsync_RecordWithoutRequestIdOrIp_StoresThemAsNull()
+    {
+        var sink = new ObjectStorageAuditSink(new LocalFolderObjectStore(_root));
+        var time = new DateTimeOffset(2026, 11, 26, 13, 5, 0, TimeSpan.Zero);
+        var record = new AuditRecord
+        {
+            Id = Guid.CreateVersion7(time),
+            Time = time,
+            ClientId = "client_a",
+            SiteId = "clinic.example",
+            EventCount = 1,
+            EventTypes = new Dictionary<string, int> { ["pageview"] = 1 },
+        };
+
+        await sink.WriteAsync([record], CancellationToken.None);
+
+        var file = Directory.GetFiles(_root, "*.ndjson.gz", SearchOption.AllDirectories).Should().ContainSingle().Subject;
+        using var document = JsonDocument.Parse(ReadLines(file).Single());
+        document.RootElement.GetProperty("request_id").ValueKind.Should().Be(JsonValueKind.Null);
+        document.RootElement.GetProperty("ip_hash").ValueKind.Should().Be(JsonValueKind.Null);
+    }
+
+    [Test]
     public async Task WriteAsync_StoreFails_Throws()
     {
         // A file where the audit folder should be: the store cannot create the folder.
