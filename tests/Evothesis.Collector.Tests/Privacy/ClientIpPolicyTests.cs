@@ -1,6 +1,4 @@
 using System.Net;
-using System.Security.Cryptography;
-using System.Text;
 using Evothesis.Collector.Authorization;
 using Evothesis.Collector.Privacy.Internal;
 
@@ -43,9 +41,18 @@ public class ClientIpPolicyTests
     {
         ClientIpPolicy.TryApply(Client(level, hashRequired: hashRequired, salt: "s3cr3t"), Visitor, out var stored).Should().BeTrue();
 
-        var expected = Convert.ToHexStringLower(HMACSHA256.HashData(Encoding.UTF8.GetBytes("s3cr3t"), Encoding.UTF8.GetBytes("203.0.113.7")));
-        stored.Should().Be(expected);
+        // Known answer, computed outside .NET: printf '%s' 203.0.113.7 | openssl dgst -sha256 -hmac s3cr3t
+        stored.Should().Be("fcbcd72da7dab852333ff85ad8c397af384119f5bddb999a887d0bcbf281bb47");
         stored.Should().NotContain("203.0.113.7");
+    }
+
+    [Test]
+    public void TryApply_HashingRequiredIpv6_HashesTheCompressedAddressText()
+    {
+        ClientIpPolicy.TryApply(Client(PrivacyLevel.Gdpr, salt: "s3cr3t"), IPAddress.Parse("2001:0db8:0000::0007"), out var stored).Should().BeTrue();
+
+        // Known answer, computed outside .NET: printf '%s' 2001:db8::7 | openssl dgst -sha256 -hmac s3cr3t
+        stored.Should().Be("88acefb7c219a26b62062ddadbcbe20138b5a84b5f3b8ce1ebbdd8371ba7f9e0");
     }
 
     [Test]

@@ -7,7 +7,11 @@ using Evothesis.Collector.Privacy;
 using Evothesis.Collector.Privacy.Internal;
 using Evothesis.Collector.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Logging.Testing;
 
 namespace Evothesis.Collector.Tests.Privacy;
 
@@ -86,8 +90,55 @@ public sealed class ConsentProcessorTests
         context.Dropped.Select(d => d.Event.EventId).Should().BeEquivalentTo(["e1", "e2"]);
     }
 
-    private ConsentProcessor Processor() =>
-        new(new PrivacyMetrics(new CollectorMetrics(_services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>())), NullLogger<ConsentProcessor>.Instance);
+    [Test]
+    public void Process_DeniedAndUndecidedEvents_AreCountedByCause()
+    {
+        using var drops = DropCollector();
+        var logger = new FakeLogger<ConsentProcessor>();
+        var context = Context(Clients.Gdpr(consentRequired: true, consentDefault: ConsentDefault.OptOut), gpc: false, "\"denied\"", null, "false", "\"granted\"");
+
+        Processor(logger).Process(context);
+
+        Drops(drops).Should().BeEquivalentTo([("denied", 2L), ("no_grant", 1L)]);
+        logger.Collector.GetSnapshot().Select(r => (r.Id.Id, Count: r.GetStructuredStateValue("Count"), Cause: r.GetStructuredStateValue("Cause")))
+            .Should().BeEquivalentTo([(1200, "2", "denied"), (1200, "1", "no_grant")]);
+    }
+
+    [Test]
+    public void Process_GlobalPrivacyControl_CountsEveryDropAsGpc()
+    {
+        using var drops = DropCollector();
+        var context = Context(Clients.Gdpr(consentRequired: true, consentDefault: ConsentDefault.OptOut), gpc: true, "\"granted\"", "\"denied\"", null);
+
+        Processor().Process(context);
+
+        context.Events.Should().BeEmpty();
+        context.Dropped.Should().HaveCount(3).And.OnlyContain(d => d.Reason == "consent");
+        Drops(drops).Should().Equal(("gpc", 3L));
+    }
+
+    [Test]
+    public void Process_NothingDropped_CountsNothing()
+    {
+        using var drops = DropCollector();
+        var logger = new FakeLogger<ConsentProcessor>();
+        var context = Context(Clients.Standard(consentRequired: true, ConsentDefault.OptOut), gpc: true, "\"granted\"", "true");
+
+        Processor(logger).Process(context);
+
+        context.Events.Should().HaveCount(2, "Sec-GPC binds only gdpr and hipaa clients");
+        drops.GetMeasurementSnapshot().Should().BeEmpty();
+        logger.Collector.Count.Should().Be(0);
+    }
+
+    private ConsentProcessor Processor(ILogger<ConsentProcessor>? logger = null) =>
+        new(new PrivacyMetrics(new CollectorMetrics(_services.GetRequiredService<IMeterFactory>())), logger ?? NullLogger<ConsentProcessor>.Instance);
+
+    private MetricCollector<long> DropCollector() =>
+        new(_services.GetRequiredService<IMeterFactory>(), CollectorMetrics.MeterName, "evothesis.collector.privacy.consent_drops");
+
+    private static IEnumerable<(string? Cause, long Count)> Drops(MetricCollector<long> collector) =>
+        collector.GetMeasurementSnapshot().Select(m => ((string?)m.Tags["cause"], m.Value));
 
     private static EventProcessingContext Context(ClientConfig client, bool gpc, params string?[] consents)
     {

@@ -146,6 +146,53 @@ public sealed class RedactionProcessorTests
         e.SessionId.Should().Be("[redacted:email]");
     }
 
+    [TestCase("form_submit")]
+    [TestCase("newsletter_form_submit")]
+    [TestCase("formChange")]
+    public void Process_FormEvent_ReplacesFieldValuesButNotPageData(string eventType)
+    {
+        var e = TestEvents.Create(
+            eventType: eventType,
+            pageData: """{"title":"Contact us","section":"outdoor","url":"https://shop.example/c?mail=jane@example.com"}""",
+            eventData: """{"message":"see you"}""",
+            customData: """{"comment":"thanks"}""",
+            consent: "\"jane@example.com\"");
+        var context = Context(Clients.Gdpr(), e);
+
+        Processor().Process(context);
+
+        e.PageData.ToString().Should().Be("""{"title":"Contact us","section":"outdoor","url":"https://shop.example/c?mail=[redacted:email]"}""");
+        e.EventData.ToString().Should().Be("""{"message":"[redacted:form_value]"}""");
+        e.CustomData.ToString().Should().Be("""{"comment":"[redacted:form_value]"}""");
+        e.Consent.ToString().Should().Be("\"[redacted:email]\"");
+        context.Redactions.Locations.Should().Equal(
+            "email:page_data.url", "form_value:event_data.message", "form_value:custom_data.comment", "email:consent");
+    }
+
+    [Test]
+    public void Process_EventThatIsNoForm_KeepsPlainValues()
+    {
+        var e = TestEvents.Create(eventType: "click", eventData: """{"message":"see you"}""", customData: """{"comment":"thanks"}""");
+        var context = Context(Clients.Gdpr(), e);
+
+        Processor().Process(context);
+
+        e.EventData.ToString().Should().Be("""{"message":"see you"}""");
+        e.CustomData.ToString().Should().Be("""{"comment":"thanks"}""");
+        context.Redactions.Total.Should().Be(0);
+    }
+
+    [Test]
+    public void Process_GdprClientWithStandardRedactionOff_IsStillRedacted()
+    {
+        var e = TestEvents.Create(sessionId: "jane@example.com");
+        var context = Context(Clients.Gdpr(), e);
+
+        Processor(redactStandardClients: false).Process(context);
+
+        e.SessionId.Should().Be("[redacted:email]");
+    }
+
     private static RedactionProcessor Processor(bool redactStandardClients = true)
     {
         var options = new CollectorOptions();

@@ -46,7 +46,8 @@ internal sealed class AuditTrail
     {
     }
 
-    private AuditTrail(IEnumerable<IAuditSink> registered, Func<IAuditSink> defaultSink, PrivacyMetrics metrics, ILogger<AuditTrail> logger)
+    /// <summary>With a default sink of the caller's choice, used only when no audit sink is registered.</summary>
+    internal AuditTrail(IEnumerable<IAuditSink> registered, Func<IAuditSink> defaultSink, PrivacyMetrics metrics, ILogger<AuditTrail> logger)
     {
         var sinks = registered.ToArray();
         _sinks = sinks.Length > 0 ? sinks : [defaultSink()];

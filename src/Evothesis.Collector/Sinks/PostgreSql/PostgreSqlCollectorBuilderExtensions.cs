@@ -1,5 +1,6 @@
 using Evothesis.Collector;
 using Evothesis.Collector.Privacy;
+using Evothesis.Collector.Privacy.Internal;
 using Evothesis.Collector.Sinks;
 using Evothesis.Collector.Sinks.PostgreSql;
 using Evothesis.Collector.Sinks.PostgreSql.Internal;
@@ -7,6 +8,7 @@ using Evothesis.Collector.Sinks.Recent;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Microsoft.Extensions.DependencyInjection;
@@ -49,7 +51,16 @@ public static class PostgreSqlCollectorBuilderExtensions
             services.TryAddSingleton<PostgreSqlMetrics>();
             services.TryAddEnumerable(ServiceDescriptor.Singleton<IEventSink, PostgreSqlEventSink>());
             services.Replace(ServiceDescriptor.Singleton<IRecentEventStore, PostgreSqlRecentEventStore>());
-            services.TryAddSingleton<IAuditSink, PostgreSqlAuditSink>();
+
+            // The audit table replaces the default audit files, and a sink the host adds replaces the table,
+            // whether it is added before or after this call: so the table is the trail's default, not one more
+            // registered IAuditSink that a later AddAuditSink would join.
+            services.TryAddSingleton<PostgreSqlAuditSink>();
+            services.Replace(ServiceDescriptor.Singleton(sp => new AuditTrail(
+                sp.GetServices<IAuditSink>(),
+                sp.GetRequiredService<PostgreSqlAuditSink>,
+                sp.GetRequiredService<PrivacyMetrics>(),
+                sp.GetRequiredService<ILogger<AuditTrail>>())));
             services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, PostgreSqlMaintenanceService>());
             services.AddHealthChecks().AddCheck<PostgreSqlHealthCheck>(PostgreSqlHealthCheck.Name, tags: ["evothesis", "postgresql"]);
         }

@@ -61,13 +61,44 @@ public sealed class ObjectStorageAuditSinkTests
     }
 
     [Test]
-    public async Task WriteAsync_Completed_LeavesNoTemporaryFiles()
+    public async Task WriteAsync_Completed_LeavesOnlyTheFinishedRecordFile()
+    {
+        Directory.CreateDirectory(_root);
+        var sink = new ObjectStorageAuditSink(new LocalFolderObjectStore(_root));
+        var record = Record("client_a", DateTimeOffset.UtcNow);
+
+        await sink.WriteAsync([record], CancellationToken.None);
+
+        // Exactly one file, under its final name, holding the record: no temporary file beside it.
+        var file = Directory.GetFiles(_root, "*", SearchOption.AllDirectories).Should().ContainSingle().Subject;
+        file.Should().EndWith(".ndjson.gz").And.NotEndWith(".partial");
+        using var document = JsonDocument.Parse(ReadLines(file).Should().ContainSingle().Subject);
+        document.RootElement.GetProperty("id").GetGuid().Should().Be(record.Id);
+        document.RootElement.GetProperty("client_id").GetString().Should().Be("client_a");
+        document.RootElement.GetProperty("event_count").GetInt32().Should().Be(3);
+    }
+
+    [Test]
+    public async Task WriteAsync_RecordWithoutRequestIdOrIp_StoresThemAsNull()
     {
         var sink = new ObjectStorageAuditSink(new LocalFolderObjectStore(_root));
+        var time = new DateTimeOffset(2026, 11, 26, 13, 5, 0, TimeSpan.Zero);
+        var record = new AuditRecord
+        {
+            Id = Guid.CreateVersion7(time),
+            Time = time,
+            ClientId = "client_a",
+            SiteId = "clinic.example",
+            EventCount = 1,
+            EventTypes = new Dictionary<string, int> { ["pageview"] = 1 },
+        };
 
-        await sink.WriteAsync([Record("client_a", DateTimeOffset.UtcNow)], CancellationToken.None);
+        await sink.WriteAsync([record], CancellationToken.None);
 
-        Directory.GetFiles(_root, "*.partial", SearchOption.AllDirectories).Should().BeEmpty();
+        var file = Directory.GetFiles(_root, "*.ndjson.gz", SearchOption.AllDirectories).Should().ContainSingle().Subject;
+        using var document = JsonDocument.Parse(ReadLines(file).Single());
+        document.RootElement.GetProperty("request_id").ValueKind.Should().Be(JsonValueKind.Null);
+        document.RootElement.GetProperty("ip_hash").ValueKind.Should().Be(JsonValueKind.Null);
     }
 
     [Test]

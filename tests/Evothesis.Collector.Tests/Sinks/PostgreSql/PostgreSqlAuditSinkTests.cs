@@ -1,4 +1,5 @@
 using Evothesis.Collector.Privacy;
+using Evothesis.Collector.Privacy.Internal;
 using Evothesis.Collector.Sinks.PostgreSql;
 using Evothesis.Collector.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
@@ -15,18 +16,37 @@ public sealed class PostgreSqlAuditSinkTests
     [TearDown]
     public async Task TearDown() => await _host.DisposeAsync();
 
-    private IAuditSink Sink => _host.Services.GetRequiredService<IAuditSink>();
+    private IAuditSink Sink => _host.Services.GetRequiredService<AuditTrail>().Sinks.Single();
 
     [Test]
-    public void AddPostgreSqlSink_RegistersTheAuditSink() => Sink.Should().BeOfType<PostgreSqlAuditSink>();
+    public void AddPostgreSqlSink_AuditRecords_GoToTheAuditTableInsteadOfTheDefaultFiles()
+    {
+        // What the batcher writes to, not merely what one resolution of IAuditSink returns.
+        var trail = _host.Services.GetRequiredService<AuditTrail>();
 
-    [Test]
-    public async Task AddPostgreSqlSink_HostRegisteredAuditSink_IsKept()
+        trail.Sinks.Should().ContainSingle().Which.Should().BeOfType<PostgreSqlAuditSink>();
+    }
+
+    [TestCase(true, TestName = "AddPostgreSqlSink_HostAuditSinkAddedBefore_ReplacesTheAuditTable")]
+    [TestCase(false, TestName = "AddPostgreSqlSink_HostAuditSinkAddedAfter_ReplacesTheAuditTable")]
+    public async Task AddPostgreSqlSink_HostAuditSink_ReplacesTheAuditTableWhateverTheCallOrder(bool hostSinkFirst)
     {
         var own = new RecordingAuditSink();
-        await using var host = PostgreSqlTestHost.Create(_host.ConnectionString, services: s => s.AddSingleton<IAuditSink>(own));
+        var services = new ServiceCollection();
+        services.AddLogging();
+        var collector = services.AddEvothesisCollector();
+        if (hostSinkFirst)
+        {
+            collector.AddAuditSink(own).AddPostgreSqlSink(_host.ConnectionString);
+        }
+        else
+        {
+            collector.AddPostgreSqlSink(_host.ConnectionString).AddAuditSink(own);
+        }
 
-        host.Services.GetRequiredService<IAuditSink>().Should().BeSameAs(own);
+        await using var provider = services.BuildServiceProvider();
+
+        provider.GetRequiredService<AuditTrail>().Sinks.Should().Equal(own);
     }
 
     [Test]
