@@ -99,6 +99,7 @@ internal sealed class CollectorOptionsValidator : IValidateOptions<CollectorOpti
         var batching = options.Batching;
         CheckRange(failures, "Evothesis:Batching:AckTimeout", batching.AckTimeout, TimeSpan.FromMilliseconds(100), TimeSpan.FromMinutes(10));
         CheckRange(failures, "Evothesis:Batching:SinkTimeout", batching.SinkTimeout, TimeSpan.FromMilliseconds(100), TimeSpan.FromHours(1));
+        CheckRange(failures, "Evothesis:Batching:DeliveryDelay", batching.DeliveryDelay, TimeSpan.Zero, TimeSpan.FromMinutes(5));
         CheckRange(failures, "Evothesis:Batching:RetryBaseDelay", batching.RetryBaseDelay, TimeSpan.FromMilliseconds(1), TimeSpan.FromMinutes(1));
         CheckRange(failures, "Evothesis:Batching:RetryMaxDelay", batching.RetryMaxDelay, batching.RetryBaseDelay, TimeSpan.FromHours(1));
         CheckRange(failures, "Evothesis:FutureTimestampTolerance", options.FutureTimestampTolerance, TimeSpan.Zero, TimeSpan.FromDays(1));

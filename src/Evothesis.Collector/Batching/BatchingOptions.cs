@@ -32,6 +32,14 @@ public sealed class BatchingOptions
     /// </summary>
     public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromMilliseconds(100);
 
+    /// <summary>
+    /// Gets or sets how long a sink waits, after writing a batch smaller than <see cref="BatchSize"/>, before it reads
+    /// the spool again, so that under steady traffic it writes fewer, larger batches (fewer objects, files and fsyncs)
+    /// instead of one per spool fsync. It delays delivery, never the acknowledgement, and is not used in
+    /// <see cref="AckMode.Committed"/> mode, where the acknowledgement waits for the sinks. The default is 50 milliseconds.
+    /// </summary>
+    public TimeSpan DeliveryDelay { get; set; } = TimeSpan.FromMilliseconds(50);
+
     /// <summary>Gets or sets the longest delay between two attempts of a failing sink. The default is 30 seconds.</summary>
     public TimeSpan RetryMaxDelay { get; set; } = TimeSpan.FromSeconds(30);
 }

@@ -54,6 +54,9 @@ public sealed class ConfiguredCollector : IAsyncDisposable
         // Answered once every sink has the events, so a test reads the stores right after the answer. Tests of the
         // default (answered from the spool) set Durable.
         settings.TryAdd("Evothesis:Batching:AckMode", "Committed");
+
+        // The clock is fake: a sink's pause between small batches would never end.
+        settings.TryAdd("Evothesis:Batching:DeliveryDelay", "00:00:00");
         var root = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
 
         var time = new FakeTimeProvider(now);

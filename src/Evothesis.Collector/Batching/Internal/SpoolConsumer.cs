@@ -27,6 +27,7 @@ internal sealed class SpoolConsumer
     private readonly Action<SpoolDelivery>? _delivered;
     private readonly BatchingOptions _options;
     private readonly RetryBackoff _backoff;
+    private readonly TimeSpan _deliveryDelay;
     private readonly TimeProvider _time;
     private readonly CollectorMetrics _metrics;
     private readonly ILogger _logger;
@@ -56,6 +57,7 @@ internal sealed class SpoolConsumer
         _delivered = delivered;
         _options = options;
         _backoff = new RetryBackoff(options.RetryBaseDelay, options.RetryMaxDelay);
+        _deliveryDelay = options.AckMode == AckMode.Committed ? TimeSpan.Zero : options.DeliveryDelay;
         _time = time;
         _metrics = metrics;
         _logger = logger;
@@ -174,6 +176,20 @@ internal sealed class SpoolConsumer
             // gets the same id and holds at least the same records. With a lazily written cursor, the batches since it
             // would be read again with other boundaries, so other ids and object keys: stored twice.
             _spool.FlushCheckpoints(Name);
+
+            // A small batch means the consumer is keeping up: let the next one fill a little instead of writing one
+            // object per spool fsync.
+            if (_deliveryDelay > TimeSpan.Zero && delivery.Batch.Count < _options.BatchSize)
+            {
+                try
+                {
+                    await Task.Delay(_deliveryDelay, _time, stopping).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
         }
     }
 
