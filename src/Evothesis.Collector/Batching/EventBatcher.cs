@@ -121,7 +121,10 @@ internal sealed class EventBatcher : IAsyncDisposable
             _options,
             timeProvider,
             metrics,
-            _logger));
+            _logger)
+        {
+            AuditOnly = true,
+        });
         _consumers = [.. consumers];
         var auditConsumer = _consumers[^1];
         foreach (var consumer in _consumers)

@@ -67,6 +67,9 @@ internal sealed class SpoolConsumer
     /// <summary>Gets the consumer's name in the spool (its checkpoint file).</summary>
     public string Name { get; }
 
+    /// <summary>Gets or sets a value indicating whether the consumer delivers only the requests' audit records.</summary>
+    public bool AuditOnly { get; init; }
+
     /// <summary>Gets the name of the destination, for logs and metrics.</summary>
     public string Destination { get; }
 
@@ -111,7 +114,7 @@ internal sealed class SpoolConsumer
         var random = new Random();
         while (!stopping.IsCancellationRequested)
         {
-            SpoolDelivery delivery;
+            SpoolDelivery? delivery;
             try
             {
                 delivery = await ReadAsync(reader, stopping).ConfigureAwait(false);
@@ -121,7 +124,7 @@ internal sealed class SpoolConsumer
                 return;
             }
 
-            if (delivery.Requests.Count == 0)
+            if (delivery is null)
             {
                 // The spool has stopped and this consumer has every record.
                 return;
@@ -239,13 +242,12 @@ internal sealed class SpoolConsumer
 
     // Reads records until the batch holds BatchSize events (a request is never split), then moves the reader back to
     // the first record left out.
-    private async Task<SpoolDelivery> ReadAsync(SpoolReader reader, CancellationToken stopping)
+    private async Task<SpoolDelivery?> ReadAsync(SpoolReader reader, CancellationToken stopping)
     {
-        var start = reader.Position;
         var read = await reader.ReadAsync(_options.BatchSize, MaxReadBytes, stopping).ConfigureAwait(false);
         if (read.Count == 0)
         {
-            return new SpoolDelivery([], new EventBatch(Guid.Empty, default, []), start, read.EndPosition);
+            return null;
         }
 
         var requests = new List<SpooledRequest>(read.Count);
@@ -253,6 +255,12 @@ internal sealed class SpoolConsumer
         var end = read.EndPosition;
         foreach (var record in read.Records)
         {
+            // The audit trail's consumer reads only the records that carry an audit record.
+            if (AuditOnly && !SpoolEventCodec.HasAuditRecord(record.Payload.Span))
+            {
+                continue;
+            }
+
             var request = SpoolEventCodec.Decode(record.Payload);
             if (requests.Count > 0 && events.Count + request.Events.Count > _options.BatchSize)
             {

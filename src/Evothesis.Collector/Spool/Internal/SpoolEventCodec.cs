@@ -92,6 +92,10 @@ internal static class SpoolEventCodec
         }
     }
 
+    /// <summary>Tells whether a payload carries an audit record, without reading its events.</summary>
+    public static bool HasAuditRecord(ReadOnlySpan<byte> payload) =>
+        payload.Length > 1 && payload[0] == Version && payload[1] == HasAudit;
+
     /// <summary>Returns a request's payload as a new array.</summary>
     public static byte[] Encode(IReadOnlyList<CollectedEvent> events, AuditRecord? audit)
     {
