@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Text;
 using Evothesis.Collector.Batching.Internal;
@@ -169,13 +170,15 @@ internal sealed class EventBatcher : IAsyncDisposable
             return EnqueueStatus.ShuttingDown;
         }
 
-        var payload = SpoolEventCodec.Encode(events, audit);
-        if (payload.Length > _spool.MaxRecordBytes)
+        // Encoded once into a scratch buffer; the spool copies it into its pending writes.
+        var payload = new ArrayBufferWriter<byte>(256 + (events.Count * 512));
+        SpoolEventCodec.Write(payload, events, audit);
+        if (payload.WrittenCount > _spool.MaxRecordBytes)
         {
             return EnqueueStatus.TooLarge;
         }
 
-        var result = _spool.Append(payload);
+        var result = _spool.Append(payload.WrittenSpan);
         switch (result.Status)
         {
             case SpoolAppendStatus.Full:

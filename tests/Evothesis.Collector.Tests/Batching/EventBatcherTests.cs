@@ -58,7 +58,7 @@ public class EventBatcherTests
         await sink.Entered.WaitAsync(Deadline);
         sink.Written.Should().BeEmpty("the request is acknowledged from the spool, not from the sink");
         sink.Release();
-        await Eventually(() => sink.Written.Sum(b => b.Count) == 3);
+        await Eventually.True(() => sink.Written.Sum(b => b.Count) == 3);
     }
 
     [Test]
@@ -81,7 +81,7 @@ public class EventBatcherTests
 
         await Task.WhenAll(writes).WaitAsync(Deadline);
         fsyncs.GetMeasurementSnapshot().Sum(m => m.Value).Should().BeLessThan(200, "requests that arrive during one fsync share the next");
-        await Eventually(() => sink.Events.Count == 200);
+        await Eventually.True(() => sink.Events.Count == 200);
     }
 
     [Test]
@@ -94,13 +94,13 @@ public class EventBatcherTests
 
         batcher.TryEnqueue(TestEvents.Many(5), audit: null, out var written);
         await written!.WaitAsync(Deadline);
-        await Eventually(() => retries.GetMeasurementSnapshot().Count >= 2);
+        await Eventually.True(() => retries.GetMeasurementSnapshot().Count >= 2);
         batcher.Consumers[0].IsFailing.Should().BeTrue();
         sink.Fail = false;
 
-        await Eventually(() => sink.Events.Count == 5);
+        await Eventually.True(() => sink.Events.Count == 5);
         sink.Events.Select(e => e.EventId).Should().OnlyHaveUniqueItems();
-        await Eventually(() => !batcher.Consumers[0].IsFailing);
+        await Eventually.True(() => !batcher.Consumers[0].IsFailing);
     }
 
     [Test]
@@ -117,7 +117,7 @@ public class EventBatcherTests
             await written!.WaitAsync(Deadline);
         }
 
-        await Eventually(() => up.Events.Length == 10);
+        await Eventually.True(() => up.Events.Length == 10);
         down.Events.Should().BeEmpty();
         batcher.Spool.GetConsumerLags().Single(l => l.Consumer == batcher.Consumers[0].Name).Bytes.Should().BeGreaterThan(0);
     }
@@ -131,7 +131,7 @@ public class EventBatcherTests
         batcher.Start();
 
         batcher.TryEnqueue(TestEvents.Many(2), audit: null, out var written);
-        await Eventually(() => fast.Events.Length == 2);
+        await Eventually.True(() => fast.Events.Length == 2);
         await slow.Entered.WaitAsync(Deadline);
         written!.IsCompleted.Should().BeFalse("one sink has not written yet");
 
@@ -149,7 +149,7 @@ public class EventBatcherTests
         batcher.TryEnqueue(TestEvents.Many(4), audit: null, out var written).Should().Be(EnqueueStatus.Queued);
 
         written.Should().BeNull();
-        await Eventually(() => sink.Events.Count == 4);
+        await Eventually.True(() => sink.Events.Count == 4);
     }
 
     [Test]
@@ -164,7 +164,7 @@ public class EventBatcherTests
 
         written.Should().NotBeNull("an audited request is acknowledged only once durable");
         await written!.WaitAsync(Deadline);
-        await Eventually(() => audit.Records.Count == 1 && sink.Events.Count == 1);
+        await Eventually.True(() => audit.Records.Count == 1 && sink.Events.Count == 1);
     }
 
     [Test]
@@ -177,14 +177,14 @@ public class EventBatcherTests
 
         batcher.TryEnqueue(TestEvents.Many(1), Record(), out var written);
         await written!.WaitAsync(Deadline);
-        await Eventually(() => batcher.Consumers[^1].IsFailing);
+        await Eventually.True(() => batcher.Consumers[^1].IsFailing);
         sink.Events.Should().BeEmpty("no audited event is stored before its audit record");
 
         var order = new List<string>();
         audit.OnWrite = () => order.Add("audit");
         sink.OnWrite = () => order.Add("events");
         audit.Fail = false;
-        await Eventually(() => audit.Records.Count == 1 && sink.Events.Count == 1);
+        await Eventually.True(() => audit.Records.Count == 1 && sink.Events.Count == 1);
         order.Should().Equal("audit", "events");
     }
 
@@ -204,7 +204,7 @@ public class EventBatcherTests
 
         await Task.WhenAll(writes).WaitAsync(Deadline);
         sink.Release();
-        await Eventually(() => sink.Written.Sum(b => b.Count) == 36);
+        await Eventually.True(() => sink.Written.Sum(b => b.Count) == 36);
         sink.Written.Should().OnlyContain(b => b.Count <= 10 && b.Count % 3 == 0);
     }
 
@@ -226,7 +226,7 @@ public class EventBatcherTests
         await using var second = Create([up]);
         second.Start();
 
-        await Eventually(() => up.Events.Count == 3);
+        await Eventually.True(() => up.Events.Count == 3);
         up.Events.Select(e => e.Id).Should().BeEquivalentTo(events.Select(e => e.Id), "a redelivery writes the same row ids");
     }
 
@@ -246,7 +246,7 @@ public class EventBatcherTests
             await written!.WaitAsync(Deadline);
             var end = batcher.Spool.DurablePosition;
 
-            await Eventually(() => File.Exists(checkpoint)
+            await Eventually.True(() => File.Exists(checkpoint)
                 && SpoolFormat.TryReadCheckpoint(File.ReadAllBytes(checkpoint), out var position)
                 && position == end);
             sink.Events.Should().HaveCount(2 * i);
@@ -298,7 +298,7 @@ public class EventBatcherTests
         statuses.Should().Contain(EnqueueStatus.QueueFull);
         var accepted = statuses.Count(s => s == EnqueueStatus.Queued);
         sink.Release();
-        await Eventually(() => sink.Written.Sum(b => b.Count) == accepted * 2);
+        await Eventually.True(() => sink.Written.Sum(b => b.Count) == accepted * 2);
     }
 
     [Test]
@@ -322,12 +322,12 @@ public class EventBatcherTests
 
         batcher.TryEnqueue(TestEvents.Many(2), audit: null, out var first);
         await first!.WaitAsync(Deadline);
-        await Eventually(() => sink.Events.Count == 2);
+        await Eventually.True(() => sink.Events.Count == 2);
         batcher.TryEnqueue(TestEvents.Many(2), audit: null, out var second);
         await second!.WaitAsync(Deadline);
 
-        await Eventually(() => sink.Events.Count == 4);
-        await Eventually(() => failures.GetMeasurementSnapshot().Sum(m => m.Value) == 2);
+        await Eventually.True(() => sink.Events.Count == 4);
+        await Eventually.True(() => failures.GetMeasurementSnapshot().Sum(m => m.Value) == 2);
     }
 
     [Test]
@@ -340,7 +340,7 @@ public class EventBatcherTests
         batcher.TryEnqueue([.. TestEvents.Many(2, "client_a"), .. TestEvents.Many(1, "client_b")], audit: null, out var written);
         await written!.WaitAsync(Deadline);
 
-        await Eventually(() => _logs.GetSnapshot().Count(r => r.Message.StartsWith("Bulk inserted", StringComparison.Ordinal)) == 2);
+        await Eventually.True(() => _logs.GetSnapshot().Count(r => r.Message.StartsWith("Bulk inserted", StringComparison.Ordinal)) == 2);
         _logs.GetSnapshot().Select(r => r.Message).Should().Contain("Bulk inserted 2 events for client client_a from site localhost")
             .And.Contain("Bulk inserted 1 events for client client_b from site localhost");
     }
@@ -409,19 +409,6 @@ public class EventBatcherTests
             trail);
     }
 
-    private static async Task Eventually(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow + Deadline;
-        while (!condition())
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                Assert.Fail("The condition was not met in time.");
-            }
-
-            await Task.Delay(10);
-        }
-    }
 
     private static AuditRecord Record() => new()
     {

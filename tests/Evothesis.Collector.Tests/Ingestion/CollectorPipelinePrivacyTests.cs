@@ -286,12 +286,12 @@ public sealed class CollectorPipelinePrivacyTests
 
         result.StatusCode.Should().Be(202, "the request and its audit record are durable in the spool");
         standard.StatusCode.Should().Be(202);
-        await Eventually(() => auditRecords.GetMeasurementSnapshot().Any(m => (string?)m.Tags["outcome"] == "failed"));
+        await Eventually.True(() => auditRecords.GetMeasurementSnapshot().Any(m => (string?)m.Tags["outcome"] == "failed"));
         harness.Logs.GetSnapshot().Should().Contain(r => r.Id.Id == 1202 && r.Level == LogLevel.Error);
         harness.Sink.Events.Should().NotContain(e => e.ClientId == "client_hipaa", "no audited event is stored before its audit record");
 
         harness.Audit.Fail = false;
-        await Eventually(() => harness.Sink.Events.Any(e => e.ClientId == "client_hipaa"));
+        await Eventually.True(() => harness.Sink.Events.Any(e => e.ClientId == "client_hipaa"));
         harness.Audit.Records.Should().ContainSingle().Which.ClientId.Should().Be("client_hipaa");
     }
 
@@ -308,19 +308,6 @@ public sealed class CollectorPipelinePrivacyTests
         harness.Sink.Events.Should().BeEmpty("the audit trail has not taken the record yet");
     }
 
-    private static async Task Eventually(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(15);
-        while (!condition())
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                Assert.Fail("The condition was not met in time.");
-            }
-
-            await Task.Delay(10);
-        }
-    }
 
     [Test]
     public async Task ProcessAsync_StandardInEnqueuedMode_IsAcknowledgedAtOnce()
