@@ -42,6 +42,14 @@ public sealed class BatchingOptions
 
     /// <summary>Gets or sets the longest delay between two attempts of a failing sink. The default is 30 seconds.</summary>
     public TimeSpan RetryMaxDelay { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Gets or sets how many times a sink may refuse a batch for good (<see cref="Sinks.EventsRejectedException"/>)
+    /// before its requests are delivered one by one and those still refused are parked beside the spool. Transient
+    /// failures are retried for as long as the spool has room. The default is 5.
+    /// </summary>
+    [Range(1, 1000)]
+    public int ParkAfterAttempts { get; set; } = 5;
 }
 
 /// <summary>When the collector answers a request whose events it accepted.</summary>

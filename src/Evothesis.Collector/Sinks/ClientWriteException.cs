@@ -40,18 +40,35 @@ public sealed class ClientWriteException : Exception
     /// <param name="failedClientIds">The clients whose events were not written.</param>
     /// <param name="innerException">The first failure.</param>
     public ClientWriteException(IEnumerable<string> failedClientIds, Exception? innerException)
-        : this(failedClientIds.ToFrozenSet(StringComparer.Ordinal), innerException)
+        : this(failedClientIds, innerException, isPermanent: false)
     {
     }
 
-    private ClientWriteException(FrozenSet<string> failedClientIds, Exception? innerException)
+    /// <summary>Initializes a new instance of the <see cref="ClientWriteException"/> class.</summary>
+    /// <param name="failedClientIds">The clients whose events were not written.</param>
+    /// <param name="innerException">The first failure.</param>
+    /// <param name="isPermanent">Whether the failure is for good (a dedicated bucket that does not exist, access denied).</param>
+    public ClientWriteException(IEnumerable<string> failedClientIds, Exception? innerException, bool isPermanent)
+        : this(failedClientIds.ToFrozenSet(StringComparer.Ordinal), innerException, isPermanent)
+    {
+    }
+
+    private ClientWriteException(FrozenSet<string> failedClientIds, Exception? innerException, bool isPermanent)
         : base(
             $"The events of {failedClientIds.Count} client(s) were not written ({string.Join(", ", failedClientIds.Order(StringComparer.Ordinal))}); " +
             "the other clients' events were.",
             innerException)
     {
         FailedClientIds = failedClientIds;
+        IsPermanent = isPermanent;
     }
+
+    /// <summary>
+    /// Gets a value indicating whether writing the failed clients' events again will not help (their dedicated bucket
+    /// does not exist, or refuses the collector). Their requests are then parked after
+    /// <see cref="Batching.BatchingOptions.ParkAfterAttempts"/> attempts instead of holding back the sink.
+    /// </summary>
+    public bool IsPermanent { get; }
 
     /// <summary>Gets the clients whose events were not written.</summary>
     public IReadOnlySet<string> FailedClientIds { get; }
