@@ -41,6 +41,12 @@ internal static partial class BatchingLog
     [LoggerMessage(1314, LogLevel.Error, "Could not park {Records} requests of sink {Sink} in {Folder}; trying again in {Delay}. They stay in the spool")]
     public static partial void ParkFailed(ILogger logger, Exception exception, string sink, int records, string folder, TimeSpan delay);
 
+    [LoggerMessage(1315, LogLevel.Information, "Replayed {Records} parked requests ({Events} events) into {Sink} and deleted {File}")]
+    public static partial void ParkedReplayed(ILogger logger, int records, int events, string sink, string file);
+
+    [LoggerMessage(1316, LogLevel.Warning, "Sink {Sink} did not take the parked file {File}; it is kept")]
+    public static partial void ParkedReplayFailed(ILogger logger, Exception exception, string file, string sink);
+
     [LoggerMessage(1310, LogLevel.Critical, "The spool consumer of {Sink} stopped unexpectedly")]
     public static partial void ConsumerFailed(ILogger logger, Exception exception, string sink);
 }
