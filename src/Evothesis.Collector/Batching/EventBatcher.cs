@@ -101,7 +101,8 @@ internal sealed class EventBatcher : IAsyncDisposable
             [.. names, AuditConsumerName],
             timeProvider,
             _spoolMetrics,
-            loggerFactory.CreateLogger<WriteAheadSpool>());
+            loggerFactory.CreateLogger<WriteAheadSpool>(),
+            countEvents: SpoolEventCodec.EventCount);
 
         // The first sink is the one whose writes the seed's log line and the recent-events view follow: PostgreSQL when
         // it is registered (host sinks come first), otherwise the client bucket or the local folder.
@@ -150,6 +151,14 @@ internal sealed class EventBatcher : IAsyncDisposable
             AuditOnly = true,
         });
         _consumers = [.. consumers];
+        foreach (var consumer in _consumers)
+        {
+            _spoolMetrics.NameSink(consumer.Name, consumer.Destination);
+        }
+
+        metrics.ObserveParked(() => _consumers
+            .Where(c => c.Parking is not null)
+            .Select(c => (c.Destination, c.Parking!.Count().Records)));
         var auditConsumer = _consumers[^1];
         foreach (var consumer in _consumers)
         {

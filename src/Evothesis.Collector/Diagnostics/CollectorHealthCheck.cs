@@ -24,6 +24,7 @@ internal sealed class CollectorHealthCheck(EventBatcher batcher, AuditTrail? aud
         foreach (var lag in batcher.Spool.GetConsumerLags())
         {
             data["lag_bytes:" + lag.Consumer] = lag.Bytes;
+            data["lag_events:" + lag.Consumer] = lag.Events;
             data["lag_seconds:" + lag.Consumer] = Math.Round(lag.OldestAge.TotalSeconds, 1);
         }
 

@@ -103,6 +103,16 @@ internal sealed class CollectorMetrics
         }
     }
 
+    /// <summary>Reports the requests each sink has parked now (until evothesis-replay delivers them), by sink.</summary>
+    public void ObserveParked(Func<IEnumerable<(string Sink, long Records)>> parked)
+    {
+        Meter.CreateObservableGauge(
+            "evothesis.collector.sink.parked",
+            () => parked().Select(p => new Measurement<long>(p.Records, new KeyValuePair<string, object?>("sink", p.Sink))),
+            "{request}",
+            "Spool records (requests) a sink refused for good that are parked now, waiting for evothesis-replay, by sink.");
+    }
+
     public void EventsReceived(int count) => _eventsReceived.Add(count);
 
     public void EventsAccepted(int count) => _eventsAccepted.Add(count);

@@ -220,6 +220,71 @@ public class WriteAheadSpoolConsumerTests
     }
 
     [Test]
+    public async Task GetConsumerLags_EventCounter_ReportsTheEventsAfterEachCursorAlsoAfterAReopen()
+    {
+        _context.CountEvents = SpoolEventCodec.EventCount;
+        _context.Metrics.NameSink("postgresql", "PostgreSQL");
+        var spool = _context.Open();
+        var first = spool.Append(SpoolEventCodec.Encode(TestEvents.Many(3), audit: null));
+        spool.Append([SpoolEventCodec.Encode(TestEvents.Many(2), audit: null), SpoolEventCodec.Encode(TestEvents.Many(5), audit: null)]);
+        await spool.Append(SpoolEventCodec.Encode(TestEvents.Many(1), audit: null)).Durable.WaitAsync(Deadline);
+        spool.Commit("postgresql", first.EndPosition);
+        using var events = _context.Collect<long>("evothesis.collector.spool.consumer.lag.events");
+
+        var lags = spool.GetConsumerLags().ToDictionary(l => l.Consumer);
+        lags["postgresql"].Events.Should().Be(8);
+        lags["s3-client"].Events.Should().Be(11);
+        events.RecordObservableInstruments();
+        events.GetMeasurementSnapshot().Should().Contain(m => m.Value == 8
+            && m.Tags.Contains(new KeyValuePair<string, object?>("consumer", "postgresql"))
+            && m.Tags.Contains(new KeyValuePair<string, object?>("sink", "PostgreSQL")));
+
+        spool = await _context.ReopenAsync(spool);
+        lags = spool.GetConsumerLags().ToDictionary(l => l.Consumer);
+        lags["postgresql"].Events.Should().Be(8, "the counts are rebuilt from the records while the spool recovers");
+        lags["s3-client"].Events.Should().Be(11);
+        await spool.Append(SpoolEventCodec.Encode(TestEvents.Many(4), audit: null)).Durable.WaitAsync(Deadline);
+        spool.Commit("s3-client", spool.DurablePosition);
+        lags = spool.GetConsumerLags().ToDictionary(l => l.Consumer);
+        lags["postgresql"].Events.Should().Be(12);
+        lags["s3-client"].Events.Should().Be(0);
+    }
+
+    [Test]
+    public async Task GetConsumerLags_NoEventCounter_CountsRecords()
+    {
+        var spool = _context.Open();
+        spool.Append(new byte[10]);
+        await spool.Append(new byte[20]).Durable.WaitAsync(Deadline);
+
+        spool.GetConsumerLags().Should().OnlyContain(l => l.Events == 2);
+    }
+
+    [Test]
+    public void SpoolEventIndex_TruncateAndDrop_KeepTheTotalsOfTheRecordsLeft()
+    {
+        var index = new SpoolEventIndex();
+        for (var i = 1; i <= 3000; i++)
+        {
+            index.Add(i * 100, 2);
+        }
+
+        index.CountBetween(0, 300_000).Should().Be(6000);
+        index.CountBetween(100, 300).Should().Be(4);
+        index.TruncateAfter(200_000);
+        index.CountBetween(0, 300_000).Should().Be(4000, "failed appends give their positions out again");
+        index.DropThrough(150_000);
+        index.Count.Should().Be(500);
+        index.CountBetween(150_000, 200_000).Should().Be(1000);
+        index.Add(200_050, 7);
+        index.CountBetween(150_000, 200_050).Should().Be(1007);
+        index.DropThrough(300_000);
+        index.Count.Should().Be(0);
+        index.Add(300_100, 1);
+        index.CountBetween(300_000, 300_100).Should().Be(1);
+    }
+
+    [Test]
     public async Task DisposeAsync_CommitAfterStop_IsWritten()
     {
         var spool = _context.Open();

@@ -37,9 +37,12 @@ internal sealed class SpoolTestContext : IAsyncDisposable
 
     public string[] Consumers { get; set; } = ["postgresql", "s3-client"];
 
+    /// <summary>Gets or sets how the spool counts a record's events; null counts records.</summary>
+    public Func<ReadOnlySpan<byte>, int>? CountEvents { get; set; }
+
     public WriteAheadSpool Open()
     {
-        var spool = WriteAheadSpool.Open(SpoolPath, Options, Consumers, Time, Metrics, Logger, Files);
+        var spool = WriteAheadSpool.Open(SpoolPath, Options, Consumers, Time, Metrics, Logger, Files, CountEvents);
         _opened.Add(spool);
         return spool;
     }

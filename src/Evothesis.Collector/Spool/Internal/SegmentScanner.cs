@@ -34,6 +34,12 @@ internal readonly record struct SegmentScan(long DataLength, long ValidLength, l
     public long CutBytes => DataLength - ValidLength;
 }
 
+/// <summary>Told about each intact record a scan finds.</summary>
+/// <param name="start">The record's data offset in the segment.</param>
+/// <param name="end">The data offset after it.</param>
+/// <param name="payload">Its payload, valid during the call only.</param>
+internal delegate void RecordVisitor(long start, long end, ReadOnlySpan<byte> payload);
+
 /// <summary>Verifies the framing and checksum of every record of a segment file.</summary>
 internal static class SegmentScanner
 {
@@ -45,8 +51,8 @@ internal static class SegmentScanner
     /// How many data bytes may belong to the segment: the next segment's base minus this one's. Records past it were
     /// written after a failed flush and never acknowledged (the next segment took over their positions).
     /// </param>
-    /// <param name="onRecord">Called with the data offsets of each intact record's start and end.</param>
-    public static SegmentScan Scan(SafeFileHandle file, long dataLimit, Action<long, long>? onRecord = null)
+    /// <param name="onRecord">Called with the data offsets of each intact record's start and end, and its payload.</param>
+    public static SegmentScan Scan(SafeFileHandle file, long dataLimit, RecordVisitor? onRecord = null)
     {
         var dataLength = Math.Max(0, RandomAccess.GetLength(file) - SpoolFormat.SegmentHeaderSize);
         var limit = Math.Min(dataLength, dataLimit);
@@ -71,13 +77,14 @@ internal static class SegmentScanner
                     break;
                 }
 
-                if (!SpoolFormat.IsIntact(chunk.Get(offset, (int)header.FrameLength)))
+                var frame = chunk.Get(offset, (int)header.FrameLength);
+                if (!SpoolFormat.IsIntact(frame))
                 {
                     ending = end == limit ? SegmentEnding.TornTail : SegmentEnding.Corrupt;
                     break;
                 }
 
-                onRecord?.Invoke(offset, end);
+                onRecord?.Invoke(offset, end, frame[SpoolFormat.FrameHeaderSize..]);
                 records++;
                 offset = end;
                 if (!header.Continued)

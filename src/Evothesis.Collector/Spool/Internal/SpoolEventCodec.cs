@@ -96,6 +96,27 @@ internal static class SpoolEventCodec
     public static bool HasAuditRecord(ReadOnlySpan<byte> payload) =>
         payload.Length > 1 && payload[0] == Version && payload[1] == HasAudit;
 
+    /// <summary>Reads how many events a payload holds from its header, without reading them; 0 for a payload it cannot read.</summary>
+    public static int EventCount(ReadOnlySpan<byte> payload)
+    {
+        if (payload.Length < 3 || payload[0] != Version)
+        {
+            return 0;
+        }
+
+        uint value = 0;
+        for (int i = 2, shift = 0; i < payload.Length && shift < 35; i++, shift += 7)
+        {
+            value |= (uint)(payload[i] & 0x7F) << shift;
+            if (payload[i] < 0x80)
+            {
+                return (int)Math.Min(value, int.MaxValue);
+            }
+        }
+
+        return 0;
+    }
+
     /// <summary>Returns a request's payload as a new array.</summary>
     public static byte[] Encode(IReadOnlyList<CollectedEvent> events, AuditRecord? audit)
     {

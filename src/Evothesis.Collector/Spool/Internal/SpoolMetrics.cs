@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using Evothesis.Collector.Diagnostics;
 
@@ -19,6 +20,9 @@ internal sealed class SpoolMetrics
     private readonly Counter<long> _refused;
     private readonly Counter<long> _writeFailures;
     private readonly Counter<long> _truncated;
+
+    // Consumer name -> the sink it feeds, for the lag gauges' "sink" tag; set once the consumers are built.
+    private readonly ConcurrentDictionary<string, string> _sinks = new(StringComparer.Ordinal);
 
     public SpoolMetrics(CollectorMetrics metrics)
     {
@@ -77,6 +81,9 @@ internal sealed class SpoolMetrics
         }
     }
 
+    /// <summary>Names the sink a consumer feeds: its lag is reported with a <c>sink</c> tag too.</summary>
+    public void NameSink(string consumer, string sink) => _sinks[consumer] = sink;
+
     public void Observe(WriteAheadSpool spool)
     {
         _meter.CreateObservableUpDownCounter(
@@ -86,13 +93,19 @@ internal sealed class SpoolMetrics
             "evothesis.collector.spool.segments", () => spool.SegmentCount, "{segment}", "Segment files of the spool.");
         _meter.CreateObservableGauge(
             "evothesis.collector.spool.consumer.lag", () => Lags(spool, static lag => lag.Bytes), "By",
-            "Bytes of records a spool consumer has not committed yet, by consumer.");
+            "Bytes of records a spool consumer has not committed yet, by consumer and sink.");
+        _meter.CreateObservableGauge(
+            "evothesis.collector.spool.consumer.lag.events", () => Lags(spool, static lag => lag.Events), "{event}",
+            "Events a spool consumer has not committed yet, by consumer and sink.");
         _meter.CreateObservableGauge(
             "evothesis.collector.spool.consumer.lag.age", () => Lags(spool, static lag => lag.OldestAge.TotalSeconds), "s",
-            "Age of the oldest record a spool consumer has not committed yet (0 when it has every record), by consumer.");
+            "Age of the oldest record a spool consumer has not committed yet (0 when it has every record), by consumer and sink.");
     }
 
-    private static IEnumerable<Measurement<T>> Lags<T>(WriteAheadSpool spool, Func<SpoolConsumerLag, T> value)
+    private IEnumerable<Measurement<T>> Lags<T>(WriteAheadSpool spool, Func<SpoolConsumerLag, T> value)
         where T : struct =>
-        spool.GetConsumerLags().Select(lag => new Measurement<T>(value(lag), new KeyValuePair<string, object?>("consumer", lag.Consumer)));
+        spool.GetConsumerLags().Select(lag => new Measurement<T>(
+            value(lag),
+            new KeyValuePair<string, object?>("consumer", lag.Consumer),
+            new KeyValuePair<string, object?>("sink", _sinks.GetValueOrDefault(lag.Consumer, lag.Consumer))));
 }

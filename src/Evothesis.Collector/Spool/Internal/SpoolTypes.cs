@@ -56,8 +56,9 @@ internal sealed class SpoolBatch(IReadOnlyList<SpoolRecord> records, long endPos
 /// <param name="Consumer">The consumer's name.</param>
 /// <param name="CommittedPosition">The position up to which it has committed.</param>
 /// <param name="Bytes">The bytes of records after its cursor.</param>
+/// <param name="Events">The events of those records (records, for a spool opened without an event counter).</param>
 /// <param name="OldestAge">How long ago its oldest uncommitted record was appended; zero when it has every record.</param>
-internal readonly record struct SpoolConsumerLag(string Consumer, long CommittedPosition, long Bytes, TimeSpan OldestAge);
+internal readonly record struct SpoolConsumerLag(string Consumer, long CommittedPosition, long Bytes, long Events, TimeSpan OldestAge);
 
 /// <summary>The spool's state for a health check.</summary>
 /// <param name="Status">

@@ -25,6 +25,7 @@ internal sealed partial class WriteAheadSpool
 
         files.Sort((a, b) => a.Base.CompareTo(b.Base));
         var segments = new List<SpoolSegment>(files.Count);
+        var events = new SpoolEventIndex();
         var directoryChanged = false;
         long highWater = 0;
         for (var i = 0; i < files.Count; i++)
@@ -32,7 +33,7 @@ internal sealed partial class WriteAheadSpool
             var (path, basePosition) = files[i];
             highWater = Math.Max(highWater, basePosition);
             var limit = i + 1 < files.Count ? files[i + 1].Base - basePosition : long.MaxValue;
-            var segment = RecoverSegment(path, basePosition, limit, isLast: i == files.Count - 1, cursors, ref directoryChanged);
+            var segment = RecoverSegment(path, basePosition, limit, isLast: i == files.Count - 1, cursors, events, ref directoryChanged);
             if (segment is not null)
             {
                 segments.Add(segment);
@@ -79,6 +80,7 @@ internal sealed partial class WriteAheadSpool
 
             _segments.Clear();
             _segments.AddRange(segments);
+            _events = events;
             _storedBytes = segments.Sum(s => s.FileBytes);
             _pendingBytes = 0;
             _nextPosition = next;
@@ -97,7 +99,7 @@ internal sealed partial class WriteAheadSpool
     }
 
     private SpoolSegment? RecoverSegment(
-        string path, long basePosition, long limit, bool isLast, Dictionary<string, long> cursors, ref bool directoryChanged)
+        string path, long basePosition, long limit, bool isLast, Dictionary<string, long> cursors, SpoolEventIndex events, ref bool directoryChanged)
     {
         var names = cursors.Keys.ToArray();
         var name = System.IO.Path.GetFileName(path);
@@ -130,10 +132,17 @@ internal sealed partial class WriteAheadSpool
                 return null;
             }
 
-            scan = SegmentScanner.Scan(file, limit, (start, end) => SnapCursors(cursors, names, basePosition + start, basePosition + end));
+            scan = SegmentScanner.Scan(file, limit, (start, end, payload) =>
+            {
+                SnapCursors(cursors, names, basePosition + start, basePosition + end);
+                events.Add(basePosition + end, CountEvents(payload));
+            });
         }
 
         var segment = new SpoolSegment(basePosition, path) { End = basePosition + scan.ValidLength };
+
+        // Records cut from a torn tail were counted by the scan.
+        events.TruncateAfter(segment.End);
         switch (scan.Ending)
         {
             case SegmentEnding.TornTail:

@@ -67,6 +67,7 @@ internal sealed partial class WriteAheadSpool : IAsyncDisposable
     private readonly TaskCompletionSource _writerDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Thread _writer;
     private readonly ITimer _checkpointTimer;
+    private readonly Func<ReadOnlySpan<byte>, int>? _countEvents;
 
     // Guarded by _gate: shared by appenders, the writer, readers and housekeeping.
     private readonly List<SpoolSegment> _segments = [];
@@ -85,6 +86,7 @@ internal sealed partial class WriteAheadSpool : IAsyncDisposable
     private PendingWrites _fill = new();
     private TaskCompletionSource _durableSignal = NewSignal();
     private TaskCompletionSource _stateChanged = NewSignal();
+    private SpoolEventIndex _events = new();
 
     // Used only by the writer thread (and by recovery before it starts).
     private PendingWrites _spare = new();
@@ -98,9 +100,11 @@ internal sealed partial class WriteAheadSpool : IAsyncDisposable
         TimeProvider time,
         SpoolMetrics metrics,
         ILogger logger,
-        ISpoolFileSystem files)
+        ISpoolFileSystem files,
+        Func<ReadOnlySpan<byte>, int>? countEvents)
     {
         _path = path;
+        _countEvents = countEvents;
         _maxBytes = options.MaxBytes;
         _segmentBytes = options.SegmentBytes;
         _maxPendingBytes = options.MaxPendingBytes;
@@ -224,6 +228,9 @@ internal sealed partial class WriteAheadSpool : IAsyncDisposable
     /// <param name="metrics">The spool's instruments.</param>
     /// <param name="logger">The logger.</param>
     /// <param name="files">The file operations; tests pass a double.</param>
+    /// <param name="countEvents">
+    /// How many events a record's payload holds, for the consumers' lag in events; <see langword="null"/> counts records.
+    /// </param>
     public static WriteAheadSpool Open(
         string path,
         SpoolOptions options,
@@ -231,7 +238,8 @@ internal sealed partial class WriteAheadSpool : IAsyncDisposable
         TimeProvider time,
         SpoolMetrics metrics,
         ILogger logger,
-        ISpoolFileSystem? files = null)
+        ISpoolFileSystem? files = null,
+        Func<ReadOnlySpan<byte>, int>? countEvents = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         ArgumentNullException.ThrowIfNull(options);
@@ -240,7 +248,7 @@ internal sealed partial class WriteAheadSpool : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(metrics);
         ArgumentNullException.ThrowIfNull(logger);
 
-        var spool = new WriteAheadSpool(path, options, consumers, time, metrics, logger, files ?? PhysicalSpoolFileSystem.Instance);
+        var spool = new WriteAheadSpool(path, options, consumers, time, metrics, logger, files ?? PhysicalSpoolFileSystem.Instance, countEvents);
         spool.TryRecover();
         metrics.Observe(spool);
         spool._writer.Start();
@@ -266,6 +274,7 @@ internal sealed partial class WriteAheadSpool : IAsyncDisposable
             var frame = _fill.Reserve(position, frameLength, records: 1);
             payload.CopyTo(frame[SpoolFormat.FrameHeaderSize..]);
             SpoolFormat.SealFrame(frame, continued: false, now.ToUnixTimeMilliseconds());
+            _events.Add(position + frameLength, CountEvents(payload));
             return Accept(position, frameLength);
         }
     }
@@ -314,6 +323,7 @@ internal sealed partial class WriteAheadSpool : IAsyncDisposable
                 payloads[i].Span.CopyTo(frame[SpoolFormat.FrameHeaderSize..]);
                 SpoolFormat.SealFrame(frame, continued: i < payloads.Count - 1, appendedAt);
                 frames = frames[frame.Length..];
+                _events.Add(position + frameLength - frames.Length, CountEvents(payloads[i].Span));
             }
 
             return Accept(position, frameLength);
@@ -372,12 +382,13 @@ internal sealed partial class WriteAheadSpool : IAsyncDisposable
         var lags = new List<SpoolConsumerLag>(_consumers.Count);
         foreach (var state in _consumers.Values)
         {
-            long committed, durableEnd, cachedFor, cachedAt;
+            long committed, durableEnd, cachedFor, cachedAt, events;
             SpoolSegment? segment;
             lock (_gate)
             {
                 committed = state.Committed;
                 durableEnd = _durableEnd;
+                events = _events.CountBetween(committed, durableEnd);
                 cachedFor = state.AgeCursor;
                 cachedAt = state.AgeAppendedAt;
                 segment = committed < durableEnd ? FindReadable(ref committed) : null;
@@ -399,7 +410,7 @@ internal sealed partial class WriteAheadSpool : IAsyncDisposable
                 age = cachedAt == long.MinValue ? TimeSpan.Zero : now - DateTimeOffset.FromUnixTimeMilliseconds(cachedAt);
             }
 
-            lags.Add(new SpoolConsumerLag(state.Name, committed, Math.Max(0, durableEnd - committed), age < TimeSpan.Zero ? TimeSpan.Zero : age));
+            lags.Add(new SpoolConsumerLag(state.Name, committed, Math.Max(0, durableEnd - committed), events, age < TimeSpan.Zero ? TimeSpan.Zero : age));
         }
 
         return lags;
@@ -524,6 +535,15 @@ internal sealed partial class WriteAheadSpool : IAsyncDisposable
                 {
                     floor = Math.Min(floor, state.Checkpointed);
                 }
+
+                // Every consumer is past these records: their event counts are no longer needed.
+                var committed = long.MaxValue;
+                foreach (var state in _consumers.Values)
+                {
+                    committed = Math.Min(committed, state.Committed);
+                }
+
+                _events.DropThrough(committed);
 
                 // The last segment is never deleted: the writer appends to it, and it carries the positions across a restart.
                 while (_segments.Count > 1 && _segments[0].End <= floor)
@@ -655,6 +675,8 @@ internal sealed partial class WriteAheadSpool : IAsyncDisposable
             fileOffset += read;
         }
     }
+
+    private int CountEvents(ReadOnlySpan<byte> payload) => _countEvents is null ? 1 : _countEvents(payload);
 
     [GeneratedRegex("^[a-z0-9][a-z0-9._-]{0,63}$")]
     private static partial Regex ConsumerName();
@@ -974,6 +996,7 @@ internal sealed partial class WriteAheadSpool : IAsyncDisposable
 
             _pendingBytes = 0;
             _nextPosition = _durableEnd;
+            _events.TruncateAfter(_durableEnd);
             _lastError = exception;
             _retryAt = _time.GetUtcNow() + _retryInterval;
             if (sealedSegment is not null)
