@@ -6,6 +6,66 @@ namespace Evothesis.Collector.Tests.Spool;
 
 public class WriteAheadSpoolConsumerTests
 {
+    /// <summary>The real file operations, with a flush of one file held (its nth) until the test releases it.</summary>
+    private sealed class HoldingFileSystem : ISpoolFileSystem
+    {
+        private readonly PhysicalSpoolFileSystem _inner = PhysicalSpoolFileSystem.Instance;
+        private readonly System.Collections.Concurrent.ConcurrentDictionary<Microsoft.Win32.SafeHandles.SafeFileHandle, string> _paths = new();
+        private readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> _flushes = new(StringComparer.Ordinal);
+        private readonly System.Collections.Concurrent.ConcurrentDictionary<(string File, int Flush), HeldFlush> _holds = new();
+
+        public HeldFlush Hold(string fileName, int flush) => _holds[(fileName, flush)] = new HeldFlush();
+
+        public void CreateDirectory(string path) => _inner.CreateDirectory(path);
+
+        public Microsoft.Win32.SafeHandles.SafeFileHandle OpenForWrite(string path, FileMode mode)
+        {
+            var file = _inner.OpenForWrite(path, mode);
+            _paths[file] = Path.GetFileName(path);
+            return file;
+        }
+
+        public void Write(Microsoft.Win32.SafeHandles.SafeFileHandle file, ReadOnlySpan<byte> data, long fileOffset) => _inner.Write(file, data, fileOffset);
+
+        public void Flush(Microsoft.Win32.SafeHandles.SafeFileHandle file)
+        {
+            var name = _paths.GetValueOrDefault(file, string.Empty);
+            var count = _flushes.AddOrUpdate(name, 1, (_, n) => n + 1);
+            if (_holds.TryRemove((name, count), out var hold))
+            {
+                hold.Wait();
+            }
+
+            _inner.Flush(file);
+        }
+
+        public void FlushDirectory(string path) => _inner.FlushDirectory(path);
+
+        public void SetLength(Microsoft.Win32.SafeHandles.SafeFileHandle file, long length) => _inner.SetLength(file, length);
+
+        public void Move(string source, string destination) => _inner.Move(source, destination);
+
+        public void Delete(string path) => _inner.Delete(path);
+
+        public long GetAvailableFreeSpace(string path) => _inner.GetAvailableFreeSpace(path);
+    }
+
+    private sealed class HeldFlush
+    {
+        private readonly TaskCompletionSource _entered = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly ManualResetEventSlim _release = new(false);
+
+        public Task Entered => _entered.Task;
+
+        public void Release() => _release.Set();
+
+        public void Wait()
+        {
+            _entered.TrySetResult();
+            _release.Wait(TimeSpan.FromSeconds(10));
+        }
+    }
+
     private static readonly TimeSpan Deadline = SpoolTestContext.Deadline;
 
     private SpoolTestContext _context = null!;
@@ -282,6 +342,38 @@ public class WriteAheadSpoolConsumerTests
         index.Count.Should().Be(0);
         index.Add(300_100, 1);
         index.CountBetween(300_000, 300_100).Should().Be(1);
+    }
+
+    [Test]
+    public async Task Read_WhileAWriteMovesToANewSegment_DoesNotSkipThePreviousSegmentsLastRecords()
+    {
+        // One write takes two appends: the first fits the current segment, the second starts a new one. The new segment
+        // is listed (header written) before the write's records count as durable; a reader looking then must wait, not
+        // jump to the new segment's base past the first append.
+        var files = new HoldingFileSystem();
+        _context.Options.SegmentBytes = SpoolFormat.SegmentHeaderSize + 250;
+        var spool = WriteAheadSpool.Open(_context.SpoolPath, _context.Options, _context.Consumers, _context.Time, _context.Metrics, _context.Logger, files);
+        var first = files.Hold(SpoolFormat.SegmentFileName(0), flush: 2);
+        var a = spool.Append(new byte[84]);
+        await first.Entered.WaitAsync(Deadline);
+        var b = spool.Append(new byte[84]);
+        var c = spool.Append(new byte[84]);
+        var second = files.Hold(SpoolFormat.SegmentFileName(b.EndPosition), flush: 2);
+        first.Release();
+        await a.Durable.WaitAsync(Deadline);
+        using var reader = spool.OpenReader("postgresql");
+        reader.Read(10, 4096, out _, out _).Records.Select(r => r.Position).Should().Equal(0);
+
+        await second.Entered.WaitAsync(Deadline);
+        reader.Read(10, 4096, out var more, out _).Count.Should().Be(0, "the write is not durable yet");
+        reader.Position.Should().Be(a.EndPosition);
+        second.Release();
+        await more.WaitAsync(Deadline);
+        await c.Durable.WaitAsync(Deadline);
+
+        reader.Read(10, 4096, out _, out _).Records.Select(r => r.Position).Should().Equal(b.Position);
+        reader.Read(10, 4096, out _, out _).Records.Select(r => r.Position).Should().Equal(c.Position);
+        await spool.DisposeAsync();
     }
 
     [Test]

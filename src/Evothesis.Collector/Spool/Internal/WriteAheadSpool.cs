@@ -611,6 +611,10 @@ internal sealed partial class WriteAheadSpool : IAsyncDisposable
 
     // Finds the segment holding the first readable record at or after position, moving position over gaps (deleted
     // or skipped data). Null when there is nothing to read yet. Called under _gate.
+    //
+    // A gap is jumped only to a segment that already holds durable records: while the writer moves on to a new segment
+    // in the middle of a write, the new segment is listed before the previous one's last records are counted, and a
+    // reader jumping to it then would skip those records for good.
     internal SpoolSegment? FindReadable(ref long position)
     {
         if (_state == SpoolState.Closed)
@@ -622,6 +626,11 @@ internal sealed partial class WriteAheadSpool : IAsyncDisposable
         {
             if (position < segment.Base)
             {
+                if (segment.Base >= _durableEnd)
+                {
+                    return null;
+                }
+
                 position = segment.Base;
             }
 
