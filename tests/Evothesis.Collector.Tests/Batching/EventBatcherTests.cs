@@ -188,6 +188,8 @@ public class EventBatcherTests
             o.BatchSize = 100;
         });
         var health = new CollectorHealthCheck(batcher);
+        using var parkedNow = new MetricCollector<long>(_meterFactory, CollectorMetrics.MeterName, "evothesis.collector.sink.parked");
+        using var lagEvents = new MetricCollector<long>(_meterFactory, CollectorMetrics.MeterName, "evothesis.collector.spool.consumer.lag.events");
 
         batcher.TryEnqueue(TestEvents.Many(2, "client_a"), audit: null, out var a);
         batcher.TryEnqueue(TestEvents.Many(1, "client_poison"), audit: null, out var poison);
@@ -204,6 +206,11 @@ public class EventBatcherTests
         result.Status.Should().Be(Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Degraded);
         result.Description.Should().Contain("1 parked request(s) (1 events)").And.Contain(folder);
         result.Data["parked_records:" + batcher.Consumers[0].Name].Should().Be(1L);
+        parkedNow.RecordObservableInstruments();
+        parkedNow.LastMeasurement!.Value.Should().Be(1);
+        parkedNow.LastMeasurement.Tags.Should().Contain(new KeyValuePair<string, object?>("sink", "rejecting"));
+        lagEvents.RecordObservableInstruments();
+        lagEvents.GetMeasurementSnapshot().Should().Contain(m => m.Value == 0 && m.Tags.Contains(new KeyValuePair<string, object?>("sink", "rejecting")));
 
         foreach (var file in Directory.GetFiles(folder))
         {
