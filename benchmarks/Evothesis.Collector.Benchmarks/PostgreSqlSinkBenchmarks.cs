@@ -40,13 +40,6 @@ public class PostgreSqlSinkBenchmarks : PostgreSqlBenchmarkBase
     public ValueTask SinkWrite() => Sink.WriteAsync(NextBatch(), CancellationToken.None);
 
     /// <summary>
-    /// The sink with <c>WriteConnections = 2</c>: batches of 2000 events and more in two parts on two connections at
-    /// once, one COPY and transaction each.
-    /// </summary>
-    [Benchmark]
-    public ValueTask SinkWriteTwoConnections() => TwoConnectionSink.WriteAsync(NextBatch(), CancellationToken.None);
-
-    /// <summary>
     /// Two batches written at once by the sink, as two collectors sharing the database (or two batches in flight)
     /// would: one transaction per batch, and one batch's commit overlaps the other's COPY. One operation is one batch.
     /// </summary>
@@ -88,24 +81,11 @@ public class PostgreSqlSinkBenchmarks : PostgreSqlBenchmarkBase
     [Benchmark]
     public ValueTask SinkRewrite() => Sink.WriteAsync(StoredBatch, CancellationToken.None);
 
-    private Task BareCopyAsync(string copyCommand)
+    private async Task BareCopyAsync(string copyCommand)
     {
         var events = NextBatch().Events;
-        var parts = Writer.PartsFor(events.Count);
-        if (parts == 1)
-        {
-            return CopyPartAsync(0, events.Count);
-        }
-
-        var size = (events.Count + parts - 1) / parts;
-        return Task.WhenAll(Enumerable.Range(0, parts).Select(i =>
-            Task.Run(() => CopyPartAsync(i * size, Math.Min(size, events.Count - (i * size))))));
-
-        async Task CopyPartAsync(int start, int count)
-        {
-            await using var connection = await DataSource.OpenConnectionAsync();
-            await PostgreSqlEventWriter.CopyAsync(connection, copyCommand, events, start, count, CancellationToken.None);
-        }
+        await using var connection = await DataSource.OpenConnectionAsync();
+        await PostgreSqlEventWriter.CopyAsync(connection, copyCommand, events, 0, events.Count, CancellationToken.None);
     }
 
     private sealed class Config : BenchmarkConfig
@@ -194,9 +174,7 @@ public abstract class PostgreSqlBenchmarkBase
     private string _adminConnectionString = "";
     private string _database = "";
     private ServiceProvider _services = null!;
-    private ServiceProvider _twoConnectionServices = null!;
     private protected PostgreSqlEventSink Sink { get; private set; } = null!;
-    private protected PostgreSqlEventSink TwoConnectionSink { get; private set; } = null!;
     private protected PostgreSqlEventWriter Writer { get; private set; } = null!;
     protected NpgsqlDataSource DataSource { get; private set; } = null!;
     protected string Insert { get; private set; } = "";
@@ -236,13 +214,8 @@ public abstract class PostgreSqlBenchmarkBase
         Sink = _services.GetServices<IEventSink>().OfType<PostgreSqlEventSink>().Single();
         var schema = _services.GetRequiredService<PostgreSqlSchemaManager>();
         await schema.MaintainAsync(CancellationToken.None);
-        var options = _services.GetRequiredService<Microsoft.Extensions.Options.IOptions<PostgreSqlSinkOptions>>().Value;
-        Writer = new PostgreSqlEventWriter(schema.Schema, options.WriteConnections, options.MinEventsPerConnection);
+        Writer = new PostgreSqlEventWriter(schema.Schema);
         DataSource = _services.GetRequiredService<PostgreSqlConnectionSource>().DataSource;
-        var two = new ServiceCollection();
-        two.AddEvothesisCollector().AddPostgreSqlSink(connectionString, o => o.WriteConnections = 2);
-        _twoConnectionServices = two.BuildServiceProvider();
-        TwoConnectionSink = _twoConnectionServices.GetServices<IEventSink>().OfType<PostgreSqlEventSink>().Single();
 
         // The same table without the idempotency keys: no primary key, no unique index per partition.
         var today = PostgreSqlSchema.DayOf(DateTimeOffset.UtcNow);
@@ -265,7 +238,6 @@ public abstract class PostgreSqlBenchmarkBase
     public async Task CleanupAsync()
     {
         await _services.DisposeAsync();
-        await _twoConnectionServices.DisposeAsync();
         NpgsqlConnection.ClearAllPools();
         if (_server is not null)
         {
