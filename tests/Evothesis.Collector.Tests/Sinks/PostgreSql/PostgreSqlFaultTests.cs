@@ -1,0 +1,293 @@
+using System.Diagnostics;
+using System.Net;
+using Evothesis.Collector.Testing;
+using Evothesis.Collector.Tests.Support;
+using Npgsql;
+
+namespace Evothesis.Collector.Tests.Sinks.PostgreSql;
+
+/// <summary>
+/// The sample host as a real OS process with the PostgreSQL sink, acknowledging durably, against a PostgreSQL server of
+/// the fixture's own that is stopped, slowed down and fed a value it refuses, while the host is under load or killed.
+/// </summary>
+[TestFixture]
+[NonParallelizable]
+[CancelAfter(150_000)]
+public sealed class PostgreSqlFaultTests
+{
+    private static readonly TimeSpan DrainDeadline = TimeSpan.FromSeconds(60);
+
+    private PostgresServer _server = null!;
+    private TempDirectory _storage = null!;
+    private string _connectionString = "";
+
+    // The test's own reads: unpooled, so that none trips over a connection the server's restart closed.
+    private string _readConnectionString = "";
+
+    [OneTimeSetUp]
+    public async Task StartServer() => _server = await PostgresTestServer.StartDedicatedAsync();
+
+    [OneTimeTearDown]
+    public async Task StopServer() => await _server.DisposeAsync();
+
+    [SetUp]
+    public async Task SetUp()
+    {
+        await _server.StartAsync();
+        _connectionString = await _server.CreateDatabaseAsync();
+        _readConnectionString = new NpgsqlConnectionStringBuilder(_connectionString) { Pooling = false }.ConnectionString;
+        _storage = new TempDirectory();
+    }
+
+    [TearDown]
+    public void TearDown()
+    {
+        NpgsqlConnection.ClearAllPools();
+        _storage.Dispose();
+    }
+
+    [Test]
+    public async Task PostgreSqlStopped20SecondsUnderLoad_No503_AndAfterwardsEveryAcknowledgedEventIsStoredOnce(CancellationToken cancellationToken)
+    {
+        await using var host = StartHost(new Dictionary<string, string?>());
+        await host.StartAsync(cancellationToken);
+        var load = new CollectLoad();
+        TimeSpan catchUp;
+        using (var stop = new CancellationTokenSource())
+        {
+            var sending = load.RunAsync(host.BaseAddress, "o", senders: 8, stop.Token);
+            await Task.Delay(TimeSpan.FromSeconds(2), cancellationToken);
+            var beforeOutage = (await ReadStoredAsync()).Count;
+
+            // A fast shutdown: COPYs in flight are cut (SQLSTATE 57P01), new connections refused, for 20 seconds.
+            await _server.StopAsync();
+            var down = Stopwatch.StartNew();
+            await Task.Delay(TimeSpan.FromSeconds(20), cancellationToken);
+            var acknowledgedWhileDown = load.Acknowledged.Count;
+            await _server.StartAsync();
+            down.Stop();
+            var back = Stopwatch.StartNew();
+
+            await Task.Delay(TimeSpan.FromSeconds(2), cancellationToken);
+            await stop.CancelAsync();
+            await sending;
+
+            var stored = await WaitForAsync(load.Acknowledged, cancellationToken);
+            catchUp = back.Elapsed;
+            TestContext.Out.WriteLine(
+                $"stored before the outage: {beforeOutage}; down for {down.Elapsed.TotalSeconds:F1} s, acknowledged by then: {acknowledgedWhileDown}; " +
+                $"every acknowledged event stored {catchUp.TotalSeconds:F1} s after PostgreSQL was back ({stored.Count} rows)");
+        }
+
+        TestContext.Out.WriteLine(load.Summary());
+        load.NotAccepted.Should().Be(0, "an outage of PostgreSQL is not the visitors' problem while the spool has room");
+        load.Failed.Should().Be(0, host.Output);
+        load.Acknowledged.Count.Should().BeGreaterThan(1000, "the load ran through the outage");
+        ShouldHoldEveryAcknowledgedEventOnce(load, await ReadStoredAsync());
+    }
+
+    [Test]
+    public async Task Kill9WhileDeliveringABacklog_Restarted_EveryAcknowledgedEventIsStoredOnce(CancellationToken cancellationToken)
+    {
+        // Small batches, each COPY slowed down by a trigger: the backlog takes seconds to deliver, so the kill lands in
+        // the middle of it, with COPYs in flight and committed batches the spool's cursor does not know of yet.
+        await using var host = StartHost(new Dictionary<string, string?>
+        {
+            ["Evothesis:PostgreSql:MaxBatchEvents"] = "200",
+            ["Evothesis:Batching:BatchSize"] = "200",
+        });
+        await host.StartAsync(cancellationToken);
+        await WaitForTableAsync(cancellationToken);
+        await ExecuteAsync("""
+            CREATE FUNCTION slow_copy() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.1); RETURN NULL; END $$;
+            CREATE TRIGGER slow_copy AFTER INSERT ON events FOR EACH STATEMENT EXECUTE FUNCTION slow_copy();
+            """);
+
+        // The backlog: accepted (fsynced in the spool) while PostgreSQL is down.
+        await _server.StopAsync();
+        var load = new CollectLoad();
+        using (var stop = new CancellationTokenSource())
+        {
+            var sending = load.RunAsync(host.BaseAddress, "k", senders: 8, stop.Token);
+            await Task.Delay(TimeSpan.FromSeconds(3), cancellationToken);
+            await stop.CancelAsync();
+            await sending;
+        }
+
+        var acknowledged = load.Acknowledged;
+        await _server.StartAsync();
+        int storedAtKill;
+        var watch = Stopwatch.StartNew();
+        while (true)
+        {
+            // A few batches in, so that the restart has both committed batches to skip and the rest to deliver.
+            storedAtKill = await CountAsync();
+            if (storedAtKill >= acknowledged.Count / 10 || watch.Elapsed > DrainDeadline)
+            {
+                break;
+            }
+
+            await Task.Delay(20, cancellationToken);
+        }
+
+        host.Kill();
+        TestContext.Out.WriteLine($"{load.Summary()}; killed with {storedAtKill} of {acknowledged.Count} acknowledged events stored");
+        storedAtKill.Should().BeGreaterThan(0).And.BeLessThan(acknowledged.Count / 2, "the host was killed while it delivered the backlog");
+
+        await host.StartAsync(cancellationToken);
+        var stored = await WaitForAsync(acknowledged, cancellationToken);
+
+        load.NotAccepted.Should().Be(0);
+        ShouldHoldEveryAcknowledgedEventOnce(load, stored);
+    }
+
+    [Test]
+    [Ignore("Needs the spool consumer's parking of refused requests, built in another change of the same issue.")]
+    public async Task PoisonValueAmongNormalTraffic_OthersAreStored_PoisonIsParkedAfterBoundedAttempts(CancellationToken cancellationToken)
+    {
+        const int ParkAfterAttempts = 3;
+        await using var host = StartHost(new Dictionary<string, string?>
+        {
+            ["Evothesis:Batching:ParkAfterAttempts"] = ParkAfterAttempts.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        });
+        await host.StartAsync(cancellationToken);
+
+        // The collector accepts 1e-20000 (a finite double: 0); PostgreSQL's numeric cannot hold it (SQLSTATE 22003).
+        var load = new CollectLoad();
+        var poison = new List<string>();
+        using (var stop = new CancellationTokenSource())
+        {
+            var sending = load.RunAsync(host.BaseAddress, "n", senders: 4, stop.Token);
+            using var client = new HttpClient { BaseAddress = host.BaseAddress };
+            for (var i = 0; i < 3; i++)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(500), cancellationToken);
+                string[] markers = [$"poison-{i}-0", $"poison-{i}-1"];
+                var status = await new CollectLoad().SendAsync(client, markers, "\"v\":1e-20000");
+                status.Should().Be(HttpStatusCode.Accepted, "the collector accepts the value: only PostgreSQL refuses it");
+                poison.AddRange(markers);
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(500), cancellationToken);
+            await stop.CancelAsync();
+            await sending;
+        }
+
+        var stored = await WaitForAsync(load.Acknowledged, cancellationToken);
+        var refusals = host.Output.Split('\n').Count(line => line.Contains("PostgreSQL refused a batch", StringComparison.Ordinal));
+        TestContext.Out.WriteLine($"{load.Summary()}; PostgreSQL refused a batch {refusals} time(s)");
+
+        ShouldHoldEveryAcknowledgedEventOnce(load, stored);
+        stored.Keys.Should().NotContain(poison);
+        refusals.Should().BeInRange(3, 3 * 2 * ParkAfterAttempts, "each poison request is refused a bounded number of times, as part of a batch and alone");
+        host.Output.Should().NotContain("1e-20000", "no log line quotes the value");
+        Directory.EnumerateFiles(_storage.Path, "*", SearchOption.AllDirectories)
+            .Where(f => f.Contains("parked", StringComparison.OrdinalIgnoreCase))
+            .Should().NotBeEmpty("the poison requests are parked beside the spool");
+    }
+
+    private SampleProcess StartHost(Dictionary<string, string?> settings)
+    {
+        var all = new Dictionary<string, string?>(StringComparer.Ordinal)
+        {
+            ["ConnectionStrings:Evothesis"] = _connectionString,
+            ["Evothesis:Batching:AckMode"] = "Durable",
+
+            // A test cannot wait for the default 30 s between two attempts of a sink that was down.
+            ["Evothesis:Batching:RetryMaxDelay"] = "00:00:01",
+            ["Evothesis:Batching:RetryBaseDelay"] = "00:00:00.050",
+        };
+        foreach (var (key, value) in settings)
+        {
+            all[key] = value;
+        }
+
+        return new SampleProcess(_storage.Path, all);
+    }
+
+    private static void ShouldHoldEveryAcknowledgedEventOnce(CollectLoad load, IReadOnlyDictionary<string, long> stored)
+    {
+        stored.Where(p => p.Value > 1).Select(p => p.Key).Should().BeEmpty("no event is stored twice");
+        load.Acknowledged.Where(marker => !stored.ContainsKey(marker)).Should().BeEmpty("every acknowledged event is stored");
+        var sent = load.Sent;
+        stored.Keys.Where(marker => !sent.Contains(marker) && !marker.StartsWith("poison", StringComparison.Ordinal))
+            .Should().BeEmpty("only events that were sent are stored");
+    }
+
+    // Until every expected event is stored and the table has not changed for a second, or the deadline.
+    private async Task<Dictionary<string, long>> WaitForAsync(IReadOnlyCollection<string> expected, CancellationToken cancellationToken)
+    {
+        var deadline = Stopwatch.StartNew();
+        var stable = Stopwatch.StartNew();
+        var last = -1L;
+        while (true)
+        {
+            var stored = await ReadStoredAsync();
+            var rows = stored.Values.Sum();
+            if (rows != last)
+            {
+                last = rows;
+                stable.Restart();
+            }
+            else if (expected.All(stored.ContainsKey) && stable.Elapsed >= TimeSpan.FromSeconds(1))
+            {
+                return stored;
+            }
+
+            if (deadline.Elapsed > DrainDeadline)
+            {
+                return stored;
+            }
+
+            await Task.Delay(100, cancellationToken);
+        }
+    }
+
+    // Rows per marker (event_data.n). Empty while the table does not exist yet or the server is down.
+    private async Task<Dictionary<string, long>> ReadStoredAsync()
+    {
+        var stored = new Dictionary<string, long>(StringComparer.Ordinal);
+        try
+        {
+            await using var connection = new NpgsqlConnection(_readConnectionString);
+            await connection.OpenAsync();
+            await using var command = new NpgsqlCommand("SELECT event_data->>'n', count(*) FROM events GROUP BY 1", connection);
+            await using var reader = await command.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                stored[reader.GetString(0)] = reader.GetInt64(1);
+            }
+        }
+        catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.UndefinedTable)
+        {
+        }
+
+        return stored;
+    }
+
+    private async Task<int> CountAsync() => (int)(await ReadStoredAsync()).Values.Sum();
+
+    private async Task WaitForTableAsync(CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            await using var connection = new NpgsqlConnection(_readConnectionString);
+            await connection.OpenAsync(cancellationToken);
+            await using var command = new NpgsqlCommand("SELECT to_regclass('events') IS NOT NULL", connection);
+            if ((bool)(await command.ExecuteScalarAsync(cancellationToken))!)
+            {
+                return;
+            }
+
+            await Task.Delay(50, cancellationToken);
+        }
+    }
+
+    private async Task ExecuteAsync(string sql)
+    {
+        await using var connection = new NpgsqlConnection(_readConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync();
+    }
+}
