@@ -6,7 +6,12 @@ using BenchmarkDotNet.Exporters.Json;
 using BenchmarkDotNet.Jobs;
 using BenchmarkDotNet.Reports;
 using BenchmarkDotNet.Running;
+using Evothesis.Collector.Batching;
+using Evothesis.Collector.Diagnostics;
 using Evothesis.Collector.Events;
+using Evothesis.Collector.Spool;
+using Evothesis.Collector.Spool.Internal;
+using Microsoft.Extensions.Logging.Abstractions;
 using Evothesis.Collector.Sinks;
 using Evothesis.Collector.Sinks.PostgreSql;
 using Evothesis.Collector.Sinks.PostgreSql.Internal;
@@ -292,6 +297,112 @@ public class PostgreSqlInFlightBenchmarks : PostgreSqlBenchmarkBase
 }
 
 /// <summary>
+/// The spool consumer of the PostgreSQL sink at its default settings, delivering a backlog: <see cref="BatchSize"/>
+/// events in requests of 10, accepted (fsynced in the spool) before the consumer starts, as after an outage or under a
+/// load it cannot keep up with. One operation is the whole backlog, from the consumer's start until its cursor has
+/// passed the last record; the sink's batches are what is waiting, up to its <c>MaxBatchEvents</c>, and
+/// <see cref="MaxInFlight"/> of them are written at once (the default is 4).
+/// </summary>
+[Config(typeof(Config))]
+[MemoryDiagnoser]
+public class PostgreSqlConsumerBenchmarks : PostgreSqlBenchmarkBase
+{
+    private const int EventsPerRequest = 10;
+
+    private TempFolder? _storage;
+    private ServiceProvider? _collector;
+    private EventBatcher? _batcher;
+    private long _end;
+
+    [Params(50_000)]
+    public override int BatchSize { get => base.BatchSize; set => base.BatchSize = value; }
+
+    [Params(1, 2, 4, 8)]
+    public int MaxInFlight { get; set; }
+
+    [IterationSetup]
+    public void WriteBacklog()
+    {
+        _storage = new TempFolder();
+        var events = NextBatch().Events;
+        var spoolPath = Path.Combine(_storage.Path, SpoolOptions.DefaultFolderName);
+        using var meters = new NoMeters();
+        var names = EventBatcher.ConsumerNames([Sink]).Append(EventBatcher.AuditConsumerName).ToArray();
+        var spool = WriteAheadSpool.Open(
+            spoolPath, new SpoolOptions { MinFreeDiskBytes = 0 }, names, TimeProvider.System,
+            new SpoolMetrics(new CollectorMetrics(meters)), NullLogger.Instance);
+        SpoolAppendResult last = default;
+        for (var i = 0; i < events.Count; i += EventsPerRequest)
+        {
+            last = spool.Append(SpoolEventCodec.Encode([.. events.Skip(i).Take(EventsPerRequest)], audit: null));
+        }
+
+        last.Durable.GetAwaiter().GetResult();
+        _end = last.EndPosition;
+        spool.DisposeAsync().AsTask().GetAwaiter().GetResult();
+
+        // The collector as a host would build it, on that spool, with the sink's defaults but MaxInFlight.
+        var services = new ServiceCollection();
+        services.AddEvothesisCollector(o => o.Storage.Path = _storage.Path)
+            .AddPostgreSqlSink(ConnectionString, o => o.MaxInFlight = MaxInFlight);
+        _collector = services.BuildServiceProvider();
+        _batcher = _collector.GetRequiredService<EventBatcher>();
+    }
+
+    [Benchmark]
+    public async Task SpoolConsumer()
+    {
+        var consumer = _batcher!.Consumers[0];
+        var passed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        consumer.CommittedTo += (_, position) =>
+        {
+            if (position >= _end)
+            {
+                passed.TrySetResult();
+            }
+        };
+        _batcher.Start();
+        await passed.Task.WaitAsync(TimeSpan.FromMinutes(5));
+    }
+
+    [IterationCleanup]
+    public void StopCollector()
+    {
+        _collector!.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        _storage!.Dispose();
+    }
+
+    private sealed class Config : BenchmarkConfig
+    {
+        public Config()
+            : base(warmupCount: 1, iterationCount: 5, invocationCount: 1)
+        {
+        }
+    }
+
+    private sealed class NoMeters : System.Diagnostics.Metrics.IMeterFactory
+    {
+        private readonly List<System.Diagnostics.Metrics.Meter> _meters = [];
+
+        public System.Diagnostics.Metrics.Meter Create(System.Diagnostics.Metrics.MeterOptions options)
+        {
+            var meter = new System.Diagnostics.Metrics.Meter(options);
+            _meters.Add(meter);
+            return meter;
+        }
+
+        public void Dispose() => _meters.ForEach(m => m.Dispose());
+    }
+
+    private sealed class TempFolder : IDisposable
+    {
+        public string Path { get; } = Directory.CreateTempSubdirectory("evothesis-bench-").FullName;
+
+        public void Dispose() => Directory.Delete(Path, recursive: true);
+    }
+}
+
+/// <summary>
 /// Set-up shared by the PostgreSQL benchmarks: a server (<c>EVOTHESIS_BENCH_POSTGRES</c>, else a throw-away one per
 /// case), a new database with the collector's schema, a copy of the events table without idempotency keys, and
 /// new events for every operation.
@@ -319,6 +430,9 @@ public abstract class PostgreSqlBenchmarkBase
     private protected PostgreSqlEventSink Sink { get; private set; } = null!;
     private protected PostgreSqlEventWriter Writer { get; private set; } = null!;
     protected NpgsqlDataSource DataSource { get; private set; } = null!;
+
+    /// <summary>Gets the connection string of the case's database.</summary>
+    protected string ConnectionString { get; private set; } = "";
     protected string Insert { get; private set; } = "";
     protected string CopyIntoEvents { get; private set; } = "";
     protected string CopyIntoPlain { get; private set; } = "";
@@ -350,6 +464,7 @@ public abstract class PostgreSqlBenchmarkBase
         }
 
         var connectionString = new NpgsqlConnectionStringBuilder(_adminConnectionString) { Database = _database }.ConnectionString;
+        ConnectionString = connectionString;
         var services = new ServiceCollection();
         services.AddEvothesisCollector().AddPostgreSqlSink(connectionString);
         _services = services.BuildServiceProvider();
@@ -400,7 +515,8 @@ public abstract class PostgreSqlBenchmarkBase
     }
 
     // New events for every operation, as new requests bring: fresh ids and eventIds, shared payloads. The shape is
-    // what the tracking script sends: a UUID eventId and sessionId (20 events per session), page_data with url,
+    // what the tracking script sends: a UUIDv7 eventId (made when the event happened), a UUID sessionId (20 events per
+    // session), page_data with url,
     // path, title and referrer, event_data on every event (the pageview's viewport and language, a click's element,
     // a scroll depth), consent "granted" on half of the events (the script sends it only once the visitor granted
     // it), no custom fields (sent only when the page configures custom_fields), and the hashed IP of a gdpr client.
@@ -416,7 +532,7 @@ public abstract class PostgreSqlBenchmarkBase
             events[i] = new CollectedEvent
             {
                 Id = Guid.CreateVersion7(now),
-                EventId = Guid.NewGuid().ToString(),
+                EventId = Guid.CreateVersion7(now.AddMilliseconds(-850)).ToString(),
                 EventType = kind switch { 0 => "click", 1 => "scroll", _ => "pageview" },
                 ClientId = (n % 3) == 0 ? "client_acme_corp" : "client_test",
                 SiteId = "shop.acme.com",
@@ -460,16 +576,23 @@ public abstract class PostgreSqlBenchmarkBase
     /// <summary>The PostgreSQL benchmarks' job; <c>EVOTHESIS_BENCH_QUICK=1</c> makes it a one-iteration smoke run.</summary>
     protected class BenchmarkConfig : ManualConfig
     {
-        protected BenchmarkConfig(int warmupCount, int iterationCount)
+        protected BenchmarkConfig(int warmupCount, int iterationCount, int? invocationCount = null)
         {
             var quick = Environment.GetEnvironmentVariable("EVOTHESIS_BENCH_QUICK") == "1";
-            AddJob(quick
-                ? Job.Dry.WithId("PostgreSql")
+            var job = quick
+                ? Job.Dry
                 : Job.Default
                     .WithWarmupCount(warmupCount)
                     .WithIterationCount(iterationCount)
-                    .WithIterationTime(Perfolizer.Horology.TimeInterval.FromMilliseconds(300))
-                    .WithId("PostgreSql"));
+                    .WithIterationTime(Perfolizer.Horology.TimeInterval.FromMilliseconds(300));
+
+            // An operation that needs its own set-up ([IterationSetup]) runs once per iteration.
+            if (invocationCount is { } invocations)
+            {
+                job = job.WithInvocationCount(invocations).WithUnrollFactor(1);
+            }
+
+            AddJob(job.WithId("PostgreSql"));
             AddColumn(new EventsPerSecondColumn(), new AllocatedPerEventColumn());
             AddExporter(JsonExporter.Full);
             WithOrderer(new BenchmarkDotNet.Order.DefaultOrderer(BenchmarkDotNet.Order.SummaryOrderPolicy.Declared));
