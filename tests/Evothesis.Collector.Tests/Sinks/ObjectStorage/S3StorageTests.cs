@@ -163,8 +163,9 @@ public sealed class S3StorageTests
 
         responses.Should().OnlyContain(r => r.StatusCode == 202);
         var failure = await LogAsync(collector, 1308);
-        failure.Exception.Should().BeOfType<ObjectStoreException>().Which.Error.Should().Be(ObjectStoreError.BucketNotFound);
-        failure.Exception!.Message.Should().Contain(settings["CLIENT_S3_BUCKET"]).And.Contain("does not exist");
+        var refused = failure.Exception.Should().BeOfType<EventsRejectedException>("a missing bucket is a refusal for good, not an outage").Subject;
+        refused.InnerException.Should().BeOfType<ObjectStoreException>().Which.Error.Should().Be(ObjectStoreError.BucketNotFound);
+        refused.Message.Should().Contain(settings["CLIENT_S3_BUCKET"]).And.Contain("does not exist");
         collector.GetRequiredService<EventBatcher>().Consumers[0].IsFailing.Should().BeTrue();
     }
 
@@ -179,7 +180,8 @@ public sealed class S3StorageTests
         var responses = await collector.PostTogetherAsync(("a.example", Event("a-1", "a")), ("b.example", Event("b-1", "b")));
 
         responses.Should().OnlyContain(r => r.StatusCode == 202);
-        (await LogAsync(collector, 1308)).Exception.Should().BeOfType<ObjectStoreException>().Which.Error.Should().Be(ObjectStoreError.AccessDenied);
+        (await LogAsync(collector, 1308)).Exception.Should().BeOfType<EventsRejectedException>()
+            .Which.InnerException.Should().BeOfType<ObjectStoreException>().Which.Error.Should().Be(ObjectStoreError.AccessDenied);
         (await _server.ListKeysAsync(_clientBucket)).Should().BeEmpty();
     }
 
