@@ -137,6 +137,51 @@ public sealed class S3StorageTests
         await WaitForKeysAsync(_backupBucket, 3);
     }
 
+    [TestCase(true, TestName = "Collect_ClientBucketDown_TheBackupBucketStillGetsEveryEventAndTheClientBucketCatchesUp")]
+    [TestCase(false, TestName = "Collect_BackupBucketDown_TheClientBucketStillGetsEveryEventAndTheBackupBucketCatchesUp")]
+    public async Task Collect_OneBucketDown_TheOtherStillGetsEveryEventAndTheDownOneCatchesUp(bool clientBucketDown)
+    {
+        var outage = new S3BucketOutage();
+        var settings = Settings(backup: true);
+        settings["Evothesis:Batching:AckMode"] = "Durable";
+        await using var collector = await StartAsync(settings, services: s => s.AddSingleton<IAmazonS3>(outage.CreateClient(_server)));
+        var (down, up) = clientBucketDown ? (_clientBucket, _backupBucket) : (_backupBucket, _clientBucket);
+        var downConsumer = collector.GetRequiredService<EventBatcher>().Consumers[clientBucketDown ? 0 : 1];
+        outage.Down(down);
+
+        var responses = await collector.PostTogetherAsync(("a.example", Event("a-1", "a")), ("b.example", Event("b-1", "b")));
+
+        responses.Should().OnlyContain(r => r.StatusCode == 202, "the events are in the spool");
+        await WaitForKeysAsync(up, 2);
+        await Eventually.True(() => downConsumer.IsFailing);
+        (await _server.ListKeysAsync(down)).Should().BeEmpty();
+        outage.Refused.Should().BeGreaterThan(0);
+
+        // Back up: the next retry (after its backoff, on the test's clock) delivers what waited in the spool.
+        outage.Up(down);
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        while ((await _server.ListKeysAsync(down)).Count < 2 && DateTime.UtcNow < deadline)
+        {
+            collector.Time.Advance(TimeSpan.FromSeconds(5));
+            await Task.Delay(20);
+        }
+
+        (await EventIdsAsync(down)).Should().BeEquivalentTo(await EventIdsAsync(up)).And.BeEquivalentTo(["a-1", "b-1"]);
+        downConsumer.IsFailing.Should().BeFalse();
+    }
+
+    private async Task<List<string?>> EventIdsAsync(string bucket)
+    {
+        var store = new S3ObjectStore(_server.CreateClient(), bucket);
+        var ids = new List<string?>();
+        foreach (var key in await _server.ListKeysAsync(bucket))
+        {
+            ids.AddRange((await store.ReadEventsAsync(key)).Select(e => e.EventId));
+        }
+
+        return ids;
+    }
+
     private async Task WaitForKeysAsync(string bucket, int count)
     {
         var deadline = DateTime.UtcNow.AddSeconds(15);
