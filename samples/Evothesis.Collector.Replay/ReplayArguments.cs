@@ -20,6 +20,9 @@ internal sealed class ReplayArguments
 
     public bool DryRun { get; private set; }
 
+    /// <summary>Gets a value indicating whether the source is the records sinks refused for good, parked beside the spool.</summary>
+    public bool IsParked => Source == ReplayCommand.ParkedSource;
+
     /// <summary>Parses the arguments; <paramref name="error"/> is <see langword="null"/> when help was asked for.</summary>
     public static bool TryParse(string[] args, [NotNullWhen(true)] out ReplayArguments? arguments, out string? error)
     {
@@ -82,9 +85,15 @@ internal sealed class ReplayArguments
             }
         }
 
-        if (parsed.Target.Length == 0)
+        if (parsed.Target.Length == 0 && !parsed.IsParked)
         {
-            error = "--target is required.";
+            error = "--target is required (except with --source parked).";
+            return false;
+        }
+
+        if (parsed.IsParked && (parsed.Clients.Count > 0 || parsed.From is not null || parsed.To is not null || parsed.SkipInvalid))
+        {
+            error = "--source parked replays whole parked files: --client, --from, --to and --skip-invalid do not apply.";
             return false;
         }
 

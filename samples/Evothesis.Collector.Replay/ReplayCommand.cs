@@ -1,4 +1,5 @@
 using System.Globalization;
+using Evothesis.Collector.Batching;
 using Evothesis.Collector.Sinks;
 using Evothesis.Collector.Sinks.ObjectStorage;
 using Microsoft.Extensions.Configuration;
@@ -19,10 +20,13 @@ namespace Evothesis.Collector.Replay;
 /// </summary>
 public static class ReplayCommand
 {
+    internal const string ParkedSource = "parked";
+
     private const string PostgresTarget = "postgres";
 
     public const string Usage = """
         Usage: evothesis-replay --target <where> [--source <where>] [options]
+               evothesis-replay --source parked [--target <where>] [--dry-run]
 
         Reads the objects the collector wrote and writes their events into a sink. Idempotent: every batch keeps
         its id and every event its id, so replaying a range again stores nothing twice, and a replay that
@@ -33,7 +37,12 @@ public static class ReplayCommand
                                client                the client bucket (CLIENT_S3_BUCKET), under Evothesis:S3:Prefix
                                s3://bucket[/prefix]  any bucket, through the collector's S3 settings
                                <folder>              a local folder in the collector's layout (such as the sample's data/)
-          --target <where>   where the events go
+                               parked                records sinks refused for good, parked beside the spool
+                                                     ({Spool:Path}/parked/{sink}/): each file goes back to the sink it
+                                                     was parked for, built from this configuration as the collector
+                                                     builds it (PostgreSQL when ConnectionStrings:Evothesis is set), under
+                                                     the batch id it had; a file is deleted once the sink took all of it
+          --target <where>   where the events go (with --source parked: every parked file, whichever its sink)
                                postgres              the PostgreSQL sink (ConnectionStrings:Evothesis, Evothesis:PostgreSql)
                                s3://bucket[/prefix]  objects again, under the same keys
                                <folder>              objects again, in a local folder
@@ -80,7 +89,9 @@ public static class ReplayCommand
         }
 
         var collector = builder.Services.AddEvothesisCollector(builder.Configuration.GetSection(CollectorOptions.SectionName));
-        if (arguments.Target == PostgresTarget)
+        var parkedForPostgres = arguments.IsParked && arguments.Target.Length == 0
+            && !string.IsNullOrWhiteSpace(builder.Configuration.GetConnectionString("Evothesis"));
+        if (arguments.Target == PostgresTarget || parkedForPostgres)
         {
             // Tables and the partitions of the replayed days are created as the sink needs them.
             collector.AddPostgreSqlSink();
@@ -91,6 +102,11 @@ public static class ReplayCommand
 
         try
         {
+            if (arguments.IsParked)
+            {
+                return await ReplayParkedAsync(arguments, host.Services, output, cancellationToken);
+            }
+
             var options = host.Services.GetRequiredService<IOptions<CollectorOptions>>().Value;
             var stores = host.Services.GetRequiredService<CollectorObjectStores>();
             var (source, prefix) = ResolveSource(arguments.Source, stores, options);
@@ -133,6 +149,24 @@ public static class ReplayCommand
             await output.WriteLineAsync("Stopped. Run the same command again to resume: nothing is stored twice.");
             return 1;
         }
+    }
+
+    private static async Task<int> ReplayParkedAsync(ReplayArguments arguments, IServiceProvider services, TextWriter output, CancellationToken cancellationToken)
+    {
+        var target = arguments.Target.Length == 0
+            ? null
+            : ResolveTarget(arguments.Target, services.GetRequiredService<CollectorObjectStores>(), services);
+        var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("Evothesis.Collector.Replay");
+        var result = await ParkedEventReplay.ReplayAsync(services, target, arguments.DryRun, logger, cancellationToken);
+        await output.WriteLineAsync(string.Create(
+            CultureInfo.InvariantCulture,
+            $"{(arguments.DryRun ? "Would replay" : "Replayed")} {result.Files} parked files ({result.Records} requests, {result.Events} events) from {result.Folder}{(target is null ? string.Empty : " into " + target.Name)}; {result.Failures.Count} not replayed (kept)."));
+        foreach (var failure in result.Failures)
+        {
+            await output.WriteLineAsync("not replayed: " + failure);
+        }
+
+        return result.Failures.Count == 0 ? 0 : 1;
     }
 
     private static (IObjectStore Store, string? Prefix) ResolveSource(string source, CollectorObjectStores stores, CollectorOptions options)

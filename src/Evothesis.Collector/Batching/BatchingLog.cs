@@ -32,6 +32,21 @@ internal static partial class BatchingLog
     [LoggerMessage(1311, LogLevel.Information, "Spool since start: {Fsyncs} fsyncs carried {Records} requests, {RecordsPerFsync:F1} records per fsync, fsync {FsyncMilliseconds:F2} ms mean")]
     public static partial void SpoolSummary(ILogger logger, long fsyncs, long records, double recordsPerFsync, double fsyncMilliseconds);
 
+    [LoggerMessage(1312, LogLevel.Warning, "Sink {Sink} refused a batch of {Requests} requests from spool position {Position} for good {Attempts} times; delivering its requests one by one")]
+    public static partial void DeliveringOneByOne(ILogger logger, string sink, int requests, long position, int attempts);
+
+    [LoggerMessage(1313, LogLevel.Error, "Parked {Events} events ({Records} requests) of client {ClientId} that sink {Sink} refused for good, from spool position {Position}: {ExceptionType}: {Reason}. They are in {File}; deliver them again with evothesis-replay once the cause is fixed")]
+    public static partial void RecordsParked(ILogger logger, string sink, string clientId, int events, int records, long position, string exceptionType, string reason, string file);
+
+    [LoggerMessage(1314, LogLevel.Error, "Could not park {Records} requests of sink {Sink} in {Folder}; trying again in {Delay}. They stay in the spool")]
+    public static partial void ParkFailed(ILogger logger, Exception exception, string sink, int records, string folder, TimeSpan delay);
+
+    [LoggerMessage(1315, LogLevel.Information, "Replayed {Records} parked requests ({Events} events) into {Sink} and deleted {File}")]
+    public static partial void ParkedReplayed(ILogger logger, int records, int events, string sink, string file);
+
+    [LoggerMessage(1316, LogLevel.Warning, "Sink {Sink} did not take the parked file {File}; it is kept")]
+    public static partial void ParkedReplayFailed(ILogger logger, Exception exception, string file, string sink);
+
     [LoggerMessage(1310, LogLevel.Critical, "The spool consumer of {Sink} stopped unexpectedly")]
     public static partial void ConsumerFailed(ILogger logger, Exception exception, string sink);
 }

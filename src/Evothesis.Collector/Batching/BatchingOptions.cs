@@ -17,7 +17,7 @@ public sealed class BatchingOptions
 
     /// <summary>
     /// Gets or sets how long a request waits for its acknowledgement (the spool's fsync in <see cref="AckMode.Durable"/>
-    /// mode, every sink in <see cref="AckMode.Committed"/> mode) before it is answered with 503; the events may still be
+    /// mode, the first sink and the audit trail in <see cref="AckMode.Committed"/> mode) before it is answered with 503; the events may still be
     /// stored, and a retry with the same <c>eventId</c>s is stored once. The default is 30 seconds.
     /// </summary>
     public TimeSpan AckTimeout { get; set; } = TimeSpan.FromSeconds(30);
@@ -33,10 +33,13 @@ public sealed class BatchingOptions
     public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromMilliseconds(100);
 
     /// <summary>
-    /// Gets or sets how long a sink waits, after writing a batch smaller than <see cref="BatchSize"/>, before it reads
-    /// the spool again, so that under steady traffic it writes fewer, larger batches (fewer objects, files and fsyncs)
-    /// instead of one per spool fsync. It delays delivery, never the acknowledgement, and is not used in
-    /// <see cref="AckMode.Committed"/> mode, where the acknowledgement waits for the sinks. The default is 50 milliseconds.
+    /// Gets or sets how long the oldest record waiting for a sink may wait for more to join its batch, for sinks that
+    /// name no batch policy of their own (the object stores name theirs): a batch is delivered once
+    /// <see cref="BatchSize"/> events are waiting or its oldest record is this old, so that under steady traffic a sink
+    /// writes fewer, larger batches (fewer objects, files and fsyncs) instead of one per spool fsync. It delays
+    /// delivery, never the <see cref="AckMode.Durable"/> acknowledgement; in <see cref="AckMode.Committed"/> mode the
+    /// first sink (whose commit the acknowledgement waits for) delivers at once. Zero delivers at once. The default is
+    /// 50 milliseconds.
     /// </summary>
     public TimeSpan DeliveryDelay { get; set; } = TimeSpan.FromMilliseconds(50);
 
@@ -70,9 +73,11 @@ public enum AckMode
     Enqueued,
 
     /// <summary>
-    /// <c>202</c> once every sink (PostgreSQL, the buckets, the local folder) and the audit trail have committed the
-    /// request's events: for hosts without a persistent disk. Many requests still share one transaction or object, but
-    /// a sink that is down holds acknowledgements back until <see cref="BatchingOptions.AckTimeout"/> (then 503).
+    /// <c>202</c> once the first sink (PostgreSQL when it is registered, as host sinks come first; otherwise the client
+    /// bucket or the local folder) and the audit trail have committed the request's events: for hosts without a
+    /// persistent disk. That sink delivers without waiting for a batch to fill (many requests still share one
+    /// transaction), and while it is down acknowledgements are held back until <see cref="BatchingOptions.AckTimeout"/>
+    /// (then 503). The other sinks (the buckets) keep their own batch policy and are fed from the spool afterwards.
     /// </summary>
     Committed,
 }

@@ -22,7 +22,8 @@ namespace Evothesis.Collector.Batching;
 /// <item><see cref="AckMode.Durable"/>: a request's task completes once its record is fsynced in the spool. The spool's
 /// writer fsyncs as soon as it is free, so every request that arrived during one fsync shares the next (group commit,
 /// no timer when idle).</item>
-/// <item><see cref="AckMode.Committed"/>: once every consumer (every sink and the audit trail) has committed the record.</item>
+/// <item><see cref="AckMode.Committed"/>: once the first sink's consumer (PostgreSQL when it is registered) and the audit
+/// trail's have committed the record; the other sinks deliver at their own pace.</item>
 /// <item><see cref="AckMode.Enqueued"/>: no task; the record is in the spool's memory and a failed write is counted as a drop.
 /// Audited requests are still acknowledged only once durable.</item>
 /// </list>
@@ -36,6 +37,13 @@ internal sealed class EventBatcher : IAsyncDisposable
     public static readonly TimeSpan DisposeDrainBudget = TimeSpan.FromSeconds(5);
 
     /// <summary>The spool consumer that writes audit records.</summary>
+    /// <remarks>
+    /// An audit record the audit trail refuses, even for good (<see cref="EventsRejectedException"/>), is never parked
+    /// and never dropped: it is retried with backoff (capped at <see cref="BatchingOptions.RetryMaxDelay"/>), logged
+    /// and reported by the health check, and the audited events behind it wait in the spool. Parking it would let its
+    /// events reach the sinks while the audit store lacks their record; a compliance trail is held back rather than
+    /// bypassed, and the spool's bound turns a lasting refusal into 503s instead of a silent gap.
+    /// </remarks>
     public const string AuditConsumerName = "audit";
 
     private readonly WriteAheadSpool _spool;
@@ -97,28 +105,43 @@ internal sealed class EventBatcher : IAsyncDisposable
 
         // The first sink is the one whose writes the seed's log line and the recent-events view follow: PostgreSQL when
         // it is registered (host sinks come first), otherwise the client bucket or the local folder.
+        // In Committed mode the acknowledgement waits for the first sink and the audit trail: they deliver at once.
+        var committed = _options.AckMode == AckMode.Committed;
         var consumers = new List<SpoolConsumer>(_sinks.Length + 1);
         for (var i = 0; i < _sinks.Length; i++)
         {
             var sink = _sinks[i];
+            var policy = sink is IDeliveryPolicySource source ? source.GetDeliveryPolicy(_options) : DeliveryPolicy.Default(_options);
+            if (i == 0 && committed)
+            {
+                policy = policy with { MaxAge = TimeSpan.Zero };
+            }
+
             consumers.Add(new SpoolConsumer(
                 names[i],
                 sink.Name,
                 _spool,
                 (delivery, token) => sink.WriteAsync(delivery.Batch, token).AsTask(),
                 i == 0 ? Written : null,
+                policy,
                 _options,
                 timeProvider,
                 metrics,
-                _logger));
+                _logger)
+            {
+                Parking = new ParkedRecords(_spool.Path, names[i], _spool.Files),
+            });
         }
 
+        // The audit trail's records are never parked: a refusal is retried like any failure (see AuditConsumerName).
+        var auditPolicy = DeliveryPolicy.Default(_options);
         consumers.Add(new SpoolConsumer(
             AuditConsumerName,
             "audit",
             _spool,
             WriteAuditAsync,
             null,
+            committed ? auditPolicy with { MaxAge = TimeSpan.Zero } : auditPolicy,
             _options,
             timeProvider,
             metrics,
@@ -130,7 +153,11 @@ internal sealed class EventBatcher : IAsyncDisposable
         var auditConsumer = _consumers[^1];
         foreach (var consumer in _consumers)
         {
-            consumer.CommittedTo += (_, _) => ReleaseCommittedWaiters();
+            if (consumer == _consumers[0] || consumer == auditConsumer)
+            {
+                consumer.CommittedTo += (_, _) => ReleaseCommittedWaiters();
+            }
+
             if (consumer != auditConsumer)
             {
                 // No audited event is stored before its audit record: a delivery carrying audited requests waits for
@@ -335,13 +362,10 @@ internal sealed class EventBatcher : IAsyncDisposable
         }
     }
 
+    // Committed mode waits for the first sink (PostgreSQL when registered) and the audit trail, not for every sink.
     private void ReleaseCommittedWaiters()
     {
-        var committed = long.MaxValue;
-        foreach (var consumer in _consumers)
-        {
-            committed = Math.Min(committed, consumer.Committed);
-        }
+        var committed = Math.Min(_consumers[0].Committed, _consumers[^1].Committed);
 
         lock (_waitersLock)
         {

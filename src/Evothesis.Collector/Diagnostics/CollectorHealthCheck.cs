@@ -7,7 +7,8 @@ namespace Evothesis.Collector.Diagnostics;
 /// <summary>
 /// Reports whether events can be taken and are flowing: unhealthy when the spool cannot be written (requests get 503)
 /// or its consumers are not running; degraded when the spool is nearly full, a sink is failing (its events wait in the
-/// spool, visitors notice nothing yet) or lags beyond <see cref="Spool.SpoolOptions.MaxConsumerLag"/>.
+/// spool, visitors notice nothing yet), has parked records (events it refused for good, waiting for
+/// <c>evothesis-replay</c>) or lags beyond <see cref="Spool.SpoolOptions.MaxConsumerLag"/>.
 /// </summary>
 internal sealed class CollectorHealthCheck(EventBatcher batcher, AuditTrail? audit = null) : IHealthCheck
 {
@@ -26,6 +27,17 @@ internal sealed class CollectorHealthCheck(EventBatcher batcher, AuditTrail? aud
             data["lag_seconds:" + lag.Consumer] = Math.Round(lag.OldestAge.TotalSeconds, 1);
         }
 
+        var parked = new List<string>();
+        foreach (var consumer in batcher.Consumers)
+        {
+            if (consumer.Parking?.Count() is { Files: > 0 } count)
+            {
+                data["parked_records:" + consumer.Name] = count.Records;
+                data["parked_events:" + consumer.Name] = count.Events;
+                parked.Add($"{consumer.Destination} has {count.Records} parked request(s) ({count.Events} events) in {consumer.Parking.Folder}");
+            }
+        }
+
         var failing = batcher.Consumers.Where(c => c.IsFailing).Select(c => c.Destination).ToList();
         HealthCheckResult result;
         if (spool.Status == HealthStatus.Unhealthy)
@@ -40,6 +52,12 @@ internal sealed class CollectorHealthCheck(EventBatcher batcher, AuditTrail? aud
         {
             result = HealthCheckResult.Degraded(
                 $"Failing, retrying from the spool: {string.Join(", ", failing)}. Requests are still accepted.", data: data);
+        }
+        else if (parked.Count > 0)
+        {
+            result = HealthCheckResult.Degraded(
+                $"Sinks refused events for good: {string.Join("; ", parked)}. Replay them with evothesis-replay --source parked once the cause is fixed.",
+                data: data);
         }
         else if (spool.Status == HealthStatus.Degraded)
         {

@@ -23,6 +23,8 @@ internal sealed class CollectorMetrics
     private readonly Counter<long> _requestsRefused;
     private readonly Counter<long> _observerFailures;
     private readonly Counter<long> _deliveryRetries;
+    private readonly Counter<long> _parkedEvents;
+    private readonly Counter<long> _parkedRecords;
 
     public CollectorMetrics(IMeterFactory meterFactory)
     {
@@ -51,6 +53,10 @@ internal sealed class CollectorMetrics
             "evothesis.collector.requests.refused", "{request}", "Requests refused as a whole, by reason (a limit, authorization, capacity).");
         _deliveryRetries = Meter.CreateCounter<long>(
             "evothesis.collector.sink.retries", "{batch}", "Batch writes a sink will try again, by sink; the events stay in the spool meanwhile.");
+        _parkedEvents = Meter.CreateCounter<long>(
+            "evothesis.collector.sink.parked.events", "{event}", "Events a sink refused for good, parked beside the spool for evothesis-replay, by sink and reason (rejected, client_failed).");
+        _parkedRecords = Meter.CreateCounter<long>(
+            "evothesis.collector.sink.parked.records", "{request}", "Spool records (requests) a sink refused for good, parked beside the spool, by sink and reason.");
         _observerFailures = Meter.CreateCounter<long>(
             "evothesis.collector.observer.failures", "{batch}", "Stored batches a commit observer (recent events, metrics) failed to take.");
     }
@@ -81,6 +87,19 @@ internal sealed class CollectorMetrics
         if (_deliveryRetries.Enabled)
         {
             _deliveryRetries.Add(1, new KeyValuePair<string, object?>("sink", sink));
+        }
+    }
+
+    public void RecordsParked(string sink, string reason, int records, int events)
+    {
+        if (_parkedRecords.Enabled)
+        {
+            _parkedRecords.Add(records, new KeyValuePair<string, object?>("sink", sink), new KeyValuePair<string, object?>("reason", reason));
+        }
+
+        if (_parkedEvents.Enabled)
+        {
+            _parkedEvents.Add(events, new KeyValuePair<string, object?>("sink", sink), new KeyValuePair<string, object?>("reason", reason));
         }
     }
 

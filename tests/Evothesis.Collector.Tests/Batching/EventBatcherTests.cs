@@ -123,20 +123,95 @@ public class EventBatcherTests
     }
 
     [Test]
-    public async Task TryEnqueue_Committed_IsAcknowledgedOnlyOnceEverySinkWrote()
+    public async Task TryEnqueue_Committed_WaitsForTheFirstSink()
     {
-        var slow = new BlockingEventSink();
-        var fast = new NamedSink("fast");
-        await using var batcher = Create([fast, slow], o => o.AckMode = AckMode.Committed);
+        var first = new BlockingEventSink();
+        var other = new NamedSink("other");
+        await using var batcher = Create([first, other], o => o.AckMode = AckMode.Committed);
         batcher.Start();
 
         batcher.TryEnqueue(TestEvents.Many(2), audit: null, out var written);
-        await Eventually.True(() => fast.Events.Length == 2);
-        await slow.Entered.WaitAsync(Deadline);
-        written!.IsCompleted.Should().BeFalse("one sink has not written yet");
+        await Eventually.True(() => other.Events.Length == 2);
+        await first.Entered.WaitAsync(Deadline);
+        written!.IsCompleted.Should().BeFalse("the first sink has not written yet");
 
-        slow.Release();
+        first.Release();
         await written.WaitAsync(Deadline);
+    }
+
+    [Test]
+    public async Task TryEnqueue_Committed_DoesNotWaitForTheOtherSinks()
+    {
+        var first = new NamedSink("first");
+        var other = new BlockingEventSink();
+        await using var batcher = Create([first, other], o =>
+        {
+            o.AckMode = AckMode.Committed;
+            o.DeliveryDelay = TimeSpan.FromMinutes(5);
+        });
+        batcher.Start();
+
+        batcher.TryEnqueue(TestEvents.Many(2), audit: null, out var written);
+
+        await written!.WaitAsync(Deadline);
+        first.Events.Should().HaveCount(2, "the first sink delivers at once in Committed mode, whatever DeliveryDelay says");
+        other.Written.Should().BeEmpty();
+        other.Release();
+    }
+
+    [Test]
+    public async Task TryEnqueue_CommittedAuditedRequest_WaitsForTheAuditTrailToo()
+    {
+        var sink = new InMemoryEventSink();
+        var audit = new InMemoryAuditSink { Fail = true };
+        await using var batcher = Create([sink], o => o.AckMode = AckMode.Committed, audit);
+        batcher.Start();
+
+        batcher.TryEnqueue(TestEvents.Many(1), audit: null, out var plain);
+        await plain!.WaitAsync(Deadline);
+        batcher.TryEnqueue(TestEvents.Many(1), Record(), out var audited);
+        await Eventually.True(() => batcher.Consumers[^1].IsFailing);
+        audited!.IsCompleted.Should().BeFalse("its audit record is not written");
+
+        audit.Fail = false;
+        await audited.WaitAsync(Deadline);
+        audit.Records.Should().HaveCount(1);
+    }
+
+    [Test]
+    public async Task Consumer_SinkRefusesARequestForGood_ParksItDeliversTheOthersAndReportsDegraded()
+    {
+        var sink = new RejectingSink("client_poison");
+        await using var batcher = Create([sink], o =>
+        {
+            o.ParkAfterAttempts = 2;
+            o.BatchSize = 100;
+        });
+        var health = new CollectorHealthCheck(batcher);
+
+        batcher.TryEnqueue(TestEvents.Many(2, "client_a"), audit: null, out var a);
+        batcher.TryEnqueue(TestEvents.Many(1, "client_poison"), audit: null, out var poison);
+        batcher.TryEnqueue(TestEvents.Many(3, "client_b"), audit: null, out var b);
+        await Task.WhenAll(a!, poison!, b!).WaitAsync(Deadline);
+        batcher.Start();
+
+        await Eventually.True(() => batcher.Consumers[0].Committed == batcher.Spool.DurablePosition);
+        sink.Stored.Select(e => e.ClientId).Should().BeEquivalentTo(["client_a", "client_a", "client_b", "client_b", "client_b"]);
+        var folder = Path.Combine(_storage.Path, SpoolOptions.DefaultFolderName, ParkedRecords.FolderName, batcher.Consumers[0].Name);
+        Directory.GetFiles(folder, "*" + ParkedRecordFile.Extension).Should().ContainSingle();
+
+        var result = await health.CheckHealthAsync(new Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckContext());
+        result.Status.Should().Be(Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Degraded);
+        result.Description.Should().Contain("1 parked request(s) (1 events)").And.Contain(folder);
+        result.Data["parked_records:" + batcher.Consumers[0].Name].Should().Be(1L);
+
+        foreach (var file in Directory.GetFiles(folder))
+        {
+            File.Delete(file);
+        }
+
+        (await health.CheckHealthAsync(new Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckContext())).Status
+            .Should().Be(Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Healthy, "a replay took the parked records");
     }
 
     [Test]
@@ -423,6 +498,31 @@ public class EventBatcherTests
     private sealed class ThrowingObserver : IBatchCommitObserver
     {
         public void OnCommitted(EventBatch batch) => throw new InvalidOperationException("The observer failed.");
+    }
+
+    /// <summary>Refuses for good every batch holding an event of one client (a value the database rejects).</summary>
+    private sealed class RejectingSink(string poisonClient) : IEventSink
+    {
+        private readonly System.Collections.Concurrent.ConcurrentQueue<CollectedEvent> _stored = new();
+
+        public string Name => "rejecting";
+
+        public CollectedEvent[] Stored => _stored.ToArray();
+
+        public ValueTask WriteAsync(EventBatch batch, CancellationToken cancellationToken)
+        {
+            if (batch.Events.Any(e => e.ClientId == poisonClient))
+            {
+                throw new EventsRejectedException("The database refuses a value.");
+            }
+
+            foreach (var e in batch.Events)
+            {
+                _stored.Enqueue(e);
+            }
+
+            return ValueTask.CompletedTask;
+        }
     }
 
     private sealed class NamedSink(string name) : IEventSink

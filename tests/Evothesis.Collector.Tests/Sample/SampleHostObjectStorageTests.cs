@@ -49,6 +49,7 @@ public sealed class SampleHostObjectStorageTests
 
         (await app.PostAsync(SeedSingleEvent)).StatusCode.Should().Be(HttpStatusCode.Accepted);
         (await app.PostAsync(SeedBatch)).StatusCode.Should().Be(HttpStatusCode.Accepted);
+        await Deliveries.AllSinksAsync(app.Services);
 
         var clientKeys = await _server.ListKeysAsync(clientBucket);
         clientKeys.Should().HaveCount(2).And.AllSatisfy(k => k.Should().MatchRegex(LayoutPattern));

@@ -22,8 +22,10 @@ public sealed class CollectorApplication : WebApplicationFactory<Program>
         Storage = new TempDirectory();
         _settings["Evothesis:Storage:Path"] = Storage.Path;
 
-        // Answered once every sink has the events, so a test reads the stores right after the answer.
+        // Answered once the first sink has the events, so a test reads it right after the answer; the other sinks
+        // deliver at once too (no batching delay), and a test that reads them waits with Deliveries.AllSinksAsync.
         _settings["Evothesis:Batching:AckMode"] = "Committed";
+        _settings["Evothesis:Batching:DeliveryDelay"] = "00:00:00";
     }
 
     /// <summary>Gets the folder the embedded file sink writes to.</summary>

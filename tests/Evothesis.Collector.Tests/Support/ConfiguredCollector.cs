@@ -51,8 +51,8 @@ public sealed class ConfiguredCollector : IAsyncDisposable
         };
         settings.TryAdd("Evothesis:Batching:BatchSize", "2");
 
-        // Answered once every sink has the events, so a test reads the stores right after the answer. Tests of the
-        // default (answered from the spool) set Durable.
+        // Answered once the first sink has the events, so a test reads it right after the answer (another sink, after
+        // Deliveries.AllSinksAsync). Tests of the default (answered from the spool) set Durable.
         settings.TryAdd("Evothesis:Batching:AckMode", "Committed");
 
         // The clock is fake: a sink's pause between small batches, or an object waiting for more events, would never end.

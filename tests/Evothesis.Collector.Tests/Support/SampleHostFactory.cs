@@ -30,8 +30,10 @@ public sealed class SampleHostFactory : WebApplicationFactory<Program>
         builder.UseEnvironment("Development");
         builder.UseSetting("Evothesis:Storage:Path", _storage);
 
-        // Answered once every sink has the events, so a test reads the stores right after the answer.
+        // Answered once the first sink has the events, so a test reads it right after the answer; the other sinks
+        // deliver at once too (no batching delay), and a test that reads them waits with Deliveries.AllSinksAsync.
         builder.UseSetting("Evothesis:Batching:AckMode", "Committed");
+        builder.UseSetting("Evothesis:Batching:DeliveryDelay", "00:00:00");
         foreach (var (key, value) in _settings)
         {
             builder.UseSetting(key, value);

@@ -35,11 +35,34 @@ internal sealed class SpoolReader : IDisposable
     /// <param name="cancellationToken">Stops waiting.</param>
     public async ValueTask<SpoolBatch> ReadAsync(int maxRecords, int maxBytes, CancellationToken cancellationToken)
     {
+        while (true)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var batch = Read(maxRecords, maxBytes, out var more, out var stopped);
+            if (batch.Count > 0 || stopped)
+            {
+                return batch;
+            }
+
+            await more.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Reads the records after <see cref="Position"/> that are on disk, without waiting for more. An empty batch
+    /// means there are none yet: <paramref name="more"/> completes when the writer has flushed more (or the spool
+    /// stopped), and <paramref name="stopped"/> says the spool has stopped and every record has been read.
+    /// </summary>
+    /// <param name="maxRecords">The most records to return.</param>
+    /// <param name="maxBytes">The most payload and framing bytes to return; a larger single record is returned alone.</param>
+    /// <param name="more">When the batch is empty, completes when there may be more to read.</param>
+    /// <param name="stopped">Whether the spool has stopped and this reader has every record.</param>
+    public SpoolBatch Read(int maxRecords, int maxBytes, out Task more, out bool stopped)
+    {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxRecords, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxBytes, 1);
         while (true)
         {
-            cancellationToken.ThrowIfCancellationRequested();
             var view = _spool.Locate(Position);
             Position = view.Position;
             if (view.Segment is { } segment)
@@ -47,18 +70,17 @@ internal sealed class SpoolReader : IDisposable
                 var records = Read(segment, view.ReadEnd, maxRecords, maxBytes);
                 if (records.Count > 0)
                 {
+                    more = Task.CompletedTask;
+                    stopped = false;
                     return new SpoolBatch(records, Position);
                 }
 
                 continue;
             }
 
-            if (view.Stopped)
-            {
-                return new SpoolBatch([], Position);
-            }
-
-            await view.Signal.WaitAsync(cancellationToken).ConfigureAwait(false);
+            more = view.Signal;
+            stopped = view.Stopped;
+            return new SpoolBatch([], Position);
         }
     }
 

@@ -185,6 +185,21 @@ internal sealed partial class WriteAheadSpool : IAsyncDisposable
         }
     }
 
+    /// <summary>Gets a value indicating whether <see cref="StopAsync"/> was called: consumers deliver what is left without waiting for more.</summary>
+    public bool IsStopping
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _stopRequested;
+            }
+        }
+    }
+
+    /// <summary>Gets the file operations the spool writes through, for files kept beside it (parked records).</summary>
+    internal ISpoolFileSystem Files => _files;
+
     /// <summary>Gets a task that completes the next time the spool becomes writable or unwritable.</summary>
     internal Task StateChanged
     {

@@ -76,6 +76,7 @@ public sealed class S3StorageTests
         await PostHourAsync(collector, "10");
         collector.Time.Advance(TimeSpan.FromHours(1));
         await PostHourAsync(collector, "11");
+        await Deliveries.AllSinksAsync(collector.Services);
 
         // The backup bucket is its own spool consumer: its batches may be cut elsewhere than the client bucket's, so the
         // same events, in the same layout under the backup prefix, not necessarily the same keys.
