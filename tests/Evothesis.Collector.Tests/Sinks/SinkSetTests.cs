@@ -75,14 +75,6 @@ public sealed class SinkSetTests
         bucketPolicy.Should().Be(new DeliveryPolicy(100_000, 16L * 1024 * 1024, TimeSpan.FromSeconds(30), 1));
     }
 
-    [Test]
-    public void Sinks_CommittedMode_ObjectsDoNotWaitForMoreEvents()
-    {
-        var sink = (IDeliveryPolicySource)Sinks(new() { ["CLIENT_S3_BUCKET"] = "lake" }).Single();
-
-        sink.GetDeliveryPolicy(new BatchingOptions { AckMode = AckMode.Committed }).MaxAge.Should().Be(TimeSpan.Zero);
-    }
-
     private static List<string> Names(Dictionary<string, string?> settings, InMemoryEventSink? registered = null) =>
         Sinks(settings, registered).Select(s => s.Name).ToList();
 

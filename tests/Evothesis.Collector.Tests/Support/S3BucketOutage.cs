@@ -6,11 +6,12 @@ namespace Evothesis.Collector.Tests.Support;
 
 /// <summary>
 /// Between an S3 client and s3rver: requests to the buckets that are <see cref="Down"/> fail as a network outage would
-/// (connection refused), the others go through.
+/// (connection refused), the others go through; every request is counted by bucket.
 /// </summary>
 public sealed class S3BucketOutage : HttpClientFactory
 {
     private readonly ConcurrentDictionary<string, byte> _down = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, int> _requests = new(StringComparer.Ordinal);
     private int _refused;
 
     /// <summary>Gets how many requests were refused.</summary>
@@ -26,6 +27,9 @@ public sealed class S3BucketOutage : HttpClientFactory
             HttpClientFactory = this,
             MaxErrorRetry = 0,
         });
+
+    /// <summary>Gets how many requests were sent to a bucket (refused ones included).</summary>
+    public int Requests(string bucket) => _requests.GetValueOrDefault(bucket);
 
     public void Down(string bucket) => _down[bucket] = 0;
 
@@ -44,6 +48,7 @@ public sealed class S3BucketOutage : HttpClientFactory
         {
             // Path-style addressing: the bucket is the first segment.
             var bucket = request.RequestUri!.AbsolutePath.TrimStart('/').Split('/')[0];
+            outage._requests.AddOrUpdate(bucket, 1, static (_, n) => n + 1);
             if (outage._down.ContainsKey(bucket))
             {
                 Interlocked.Increment(ref outage._refused);

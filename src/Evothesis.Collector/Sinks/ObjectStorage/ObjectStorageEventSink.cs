@@ -136,9 +136,9 @@ public sealed class ObjectStorageEventSink : IEventSink, IDeliveryPolicySource
     {
         ArgumentNullException.ThrowIfNull(options);
 
-        // In Committed mode the visitor's answer waits for the objects: they cannot also wait for company.
-        var maxAge = options.AckMode == AckMode.Committed ? TimeSpan.Zero : _limits.MaxAge;
-        return new DeliveryPolicy(ObjectLimits.MaxEvents, _limits.MaxBytes, maxAge, MaxInFlight: 1);
+        // One batch at a time: keys follow batch boundaries, so a batch re-read after a crash must start where the
+        // cursor is. (In Committed mode the collector has the first sink deliver at once, whatever its policy.)
+        return new DeliveryPolicy(ObjectLimits.MaxEvents, _limits.MaxBytes, _limits.MaxAge, MaxInFlight: 1);
     }
 
     /// <inheritdoc />

@@ -129,12 +129,12 @@ public sealed class S3Options
     /// <summary>
     /// Gets or sets how long the oldest event of an object may wait for more events to join it before the object is
     /// closed and written. Events are safe in the write-ahead spool meanwhile; they are only later in the bucket. Zero
-    /// writes what is waiting at once. Not used in <see cref="Batching.AckMode.Committed"/> mode, where the answer waits
-    /// for the objects. The default is 30 seconds.
+    /// writes what is waiting at once. The default is 30 seconds.
     /// </summary>
     /// <remarks>
     /// When the client bucket is the first sink (no PostgreSQL sink registered), <c>GET /events/recent</c> and the
-    /// <c>Bulk inserted</c> log line follow its writes, so they lag by up to this long too.
+    /// <c>Bulk inserted</c> log line follow its writes, so they lag by up to this long too; in
+    /// <see cref="Batching.AckMode.Committed"/> mode, whose answer waits for the first sink, that sink writes at once.
     /// </remarks>
     public TimeSpan ObjectMaxAge { get; set; } = TimeSpan.FromSeconds(30);
 }
