@@ -36,15 +36,15 @@ namespace Evothesis.Collector.Sinks.ObjectStorage;
 /// A write succeeds only when every client's object is stored. Failures are told apart:
 /// <list type="bullet">
 /// <item>A refusal for good — a bucket that does not exist, access denied, credentials refused — of a client's
-/// dedicated bucket, or of the sink's own bucket while other clients' objects were stored: <see cref="ClientWriteException"/>
-/// naming those clients, with <see cref="ClientWriteException.IsPermanent"/> set (their requests are parked).</item>
-/// <item>A refusal for good of the sink's own bucket for every client of the batch: <see cref="EventsRejectedException"/>
-/// (the batch's requests are parked: the bucket is not coming back by itself, and waiting would fill the spool the
-/// other sinks share).</item>
+/// dedicated bucket or of the sink's own bucket: <see cref="ClientWriteException"/> naming the refused clients, with
+/// <see cref="ClientWriteException.IsPermanent"/> set (their requests are parked after
+/// <see cref="BatchingOptions.ParkAfterAttempts"/> attempts). When the sink's own bucket refuses every client of the
+/// batch, that is every client: the batch is parked as one, rather than tried request by request as an
+/// <see cref="EventsRejectedException"/> would have it, since every request would be refused alike.</item>
 /// <item>Anything else — the store unreachable, timeouts, 5xx, throttling, expired temporary credentials, and every
 /// failure of a local folder (a full disk, a permission fixed in place) — is transient: <see cref="ClientWriteException"/>
 /// without <see cref="ClientWriteException.IsPermanent"/> when other clients' objects were stored, otherwise the
-/// failure itself; the spool consumer retries it with backoff.</item>
+/// failure itself; the spool consumer retries it with backoff. A refusal and an outage in one batch are an outage.</item>
 /// </list>
 /// Writing the batch again replaces what was stored.
 /// </para>
@@ -142,8 +142,7 @@ public sealed class ObjectStorageEventSink : IEventSink, IDeliveryPolicySource
     }
 
     /// <inheritdoc />
-    /// <exception cref="ClientWriteException">Some clients' objects were not stored, and every other client's was.</exception>
-    /// <exception cref="EventsRejectedException">The sink's bucket refuses the batch for good (missing, access denied).</exception>
+    /// <exception cref="ClientWriteException">Some clients' objects were not stored (possibly all, when refused for good), and every other client's was.</exception>
     public async ValueTask WriteAsync(EventBatch batch, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(batch);
@@ -190,13 +189,9 @@ public sealed class ObjectStorageEventSink : IEventSink, IDeliveryPolicySource
             throw new ClientWriteException(failedClients, transient);
         }
 
-        // Every failure is a refusal. The sink's own bucket refusing everything is the sink's refusal, not its clients'.
-        if (nothingStored && failures.FirstOrDefault(f => f.Group.Bucket is null) is { Error: ObjectStoreException refused })
-        {
-            throw new EventsRejectedException($"{_store.Name} refuses the events for good ({refused.Error}): {refused.Message}", refused);
-        }
-
-        // Dedicated buckets that refuse their clients, or the sink's bucket while a dedicated bucket took its client.
+        // Every failure is a refusal: named by client, even when the sink's own bucket refuses every client of the batch.
+        // The consumer then parks the batch's requests of those clients as one file after ParkAfterAttempts attempts;
+        // an EventsRejectedException would have it try each request alone first, one PUT per request, all refused alike.
         throw new ClientWriteException(failedClients, failures.First().Error, isPermanent: true);
     }
 

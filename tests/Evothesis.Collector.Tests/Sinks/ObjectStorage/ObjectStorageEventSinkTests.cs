@@ -293,16 +293,18 @@ public class ObjectStorageEventSinkTests
 
     [TestCase(ObjectStoreError.BucketNotFound)]
     [TestCase(ObjectStoreError.AccessDenied)]
-    public async Task WriteAsync_OwnBucketRefusesEveryClient_ThrowsEventsRejected(ObjectStoreError error)
+    public async Task WriteAsync_OwnBucketRefusesEveryClient_ThrowsPermanentClientWriteNamingEveryClient(ObjectStoreError error)
     {
         var (sink, shared, _) = FaultySink();
         shared.Failure = _ => FaultyObjectStore.Error(error);
 
         var act = async () => await sink.WriteAsync(SharedBatch(), default);
 
-        var thrown = (await act.Should().ThrowAsync<EventsRejectedException>()).Which;
+        // Not EventsRejectedException: the consumer would try each request alone, and every one would be refused alike.
+        var thrown = (await act.Should().ThrowAsync<ClientWriteException>()).Which;
+        thrown.IsPermanent.Should().BeTrue();
+        thrown.FailedClientIds.Should().BeEquivalentTo(["client_a", "client_b"]);
         thrown.InnerException.Should().BeOfType<ObjectStoreException>().Which.Error.Should().Be(error);
-        thrown.Message.Should().Contain("s3:faulty").And.Contain(error.ToString());
     }
 
     [Test]

@@ -312,21 +312,38 @@ public sealed class S3StorageTests
     }
 
     [Test]
-    public async Task Collect_ClientBucketMissing_AcknowledgesFromTheSpoolAndLogsWhyDeliveryFails()
+    public async Task Collect_ClientBucketMissing_AcknowledgesFromTheSpoolAndParksEachBatchAsOneAfterBoundedAttempts()
     {
         var settings = Settings(backup: false);
         settings["CLIENT_S3_BUCKET"] = "missing-" + Guid.NewGuid().ToString("N")[..12];
         settings["Evothesis:Batching:AckMode"] = "Durable";
+        settings["Evothesis:Batching:SinkTimeout"] = "01:00:00";
         await using var collector = await StartAsync(settings);
+        var consumer = collector.GetRequiredService<EventBatcher>().Consumers[0];
 
         var responses = await collector.PostTogetherAsync(("a.example", Event("a-1", "a")), ("b.example", Event("b-1", "b")));
 
         responses.Should().OnlyContain(r => r.StatusCode == 202);
         var failure = await LogAsync(collector, 1308);
-        var refused = failure.Exception.Should().BeOfType<EventsRejectedException>("a missing bucket is a refusal for good, not an outage").Subject;
+        var refused = failure.Exception.Should().BeOfType<ClientWriteException>("a missing bucket is a refusal for good, not an outage").Subject;
+        refused.IsPermanent.Should().BeTrue();
+        refused.FailedClientIds.Should().BeEquivalentTo(["client_a", "client_b"], "the bucket refuses every client of the batch");
         refused.InnerException.Should().BeOfType<ObjectStoreException>().Which.Error.Should().Be(ObjectStoreError.BucketNotFound);
-        refused.Message.Should().Contain(settings["CLIENT_S3_BUCKET"]).And.Contain("does not exist");
-        collector.GetRequiredService<EventBatcher>().Consumers[0].IsFailing.Should().BeTrue();
+        refused.InnerException!.Message.Should().Contain(settings["CLIENT_S3_BUCKET"]).And.Contain("does not exist");
+        consumer.IsFailing.Should().BeTrue();
+
+        // The retries' backoff runs on the test's clock: after ParkAfterAttempts the batch is parked whole, in one file,
+        // without first trying each request alone (every one would be refused alike).
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        while (consumer.Parking!.Count().Records < 2 && DateTime.UtcNow < deadline)
+        {
+            collector.Time.Advance(TimeSpan.FromSeconds(1));
+            await Task.Delay(20);
+        }
+
+        consumer.Parking.Count().Should().Be(new ParkedCount(1, 2, 2));
+        collector.Logs.GetSnapshot().Should().NotContain(r => r.Id.Id == 1312, "no request-by-request delivery");
+        consumer.IsFailing.Should().BeFalse();
     }
 
     [Test]
@@ -340,8 +357,9 @@ public sealed class S3StorageTests
         var responses = await collector.PostTogetherAsync(("a.example", Event("a-1", "a")), ("b.example", Event("b-1", "b")));
 
         responses.Should().OnlyContain(r => r.StatusCode == 202);
-        (await LogAsync(collector, 1308)).Exception.Should().BeOfType<EventsRejectedException>()
-            .Which.InnerException.Should().BeOfType<ObjectStoreException>().Which.Error.Should().Be(ObjectStoreError.AccessDenied);
+        var refused = (await LogAsync(collector, 1308)).Exception.Should().BeOfType<ClientWriteException>().Subject;
+        refused.IsPermanent.Should().BeTrue("refused credentials are fixed by someone, not by retrying");
+        refused.InnerException.Should().BeOfType<ObjectStoreException>().Which.Error.Should().Be(ObjectStoreError.AccessDenied);
         (await _server.ListKeysAsync(_clientBucket)).Should().BeEmpty();
     }
 
