@@ -378,8 +378,8 @@ public class ObjectStorageEventSinkTests
     {
         var objects = Path.Combine(_root.Path, "objects");
 
-        // First run: the first record's object is written, then the process stops before its cursor moves, while two
-        // more records arrive (an age-closed batch that another read would find larger).
+        // First run: the first record's batch is closed by age and its object written, then the process stops before
+        // its cursor moves, while two more records arrive: read again, the same batch holds them too.
         var held = new FaultyObjectStore(new LocalFolderObjectStore(objects)) { HoldAfterPut = true };
         List<string> firstKeys;
         await using (var first = SpoolFed(held))
@@ -410,7 +410,7 @@ public class ObjectStorageEventSinkTests
         StoredEventIds(objects).Should().BeEquivalentTo(["r1-0", "r1-1", "r2-0", "r3-0"]);
     }
 
-    // The sink fed from a spool under the test folder, as the collector wires it, with objects closed at once.
+    // The sink fed from a spool under the test folder, as the collector wires it, with objects closed by an age of 100 ms.
     private EventBatcher SpoolFed(IObjectStore store)
     {
         var options = new CollectorOptions();
@@ -419,7 +419,7 @@ public class ObjectStorageEventSinkTests
         options.Batching.RetryBaseDelay = TimeSpan.FromMilliseconds(5);
         options.Batching.RetryMaxDelay = TimeSpan.FromMilliseconds(50);
         var wrapped = Microsoft.Extensions.Options.Options.Create(options);
-        var sink = new ObjectStorageEventSink(store, null, null, null, false, 1, null, NullLogger.Instance, new ObjectLimits(1024 * 1024, TimeSpan.Zero));
+        var sink = new ObjectStorageEventSink(store, null, null, null, false, 1, null, NullLogger.Instance, new ObjectLimits(1024 * 1024, TimeSpan.FromMilliseconds(100)));
         var paths = new CollectorPaths();
         return new EventBatcher(
             new SinkSet([sink], wrapped, paths),
