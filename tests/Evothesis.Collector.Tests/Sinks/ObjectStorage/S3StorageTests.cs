@@ -26,6 +26,9 @@ public sealed class S3StorageTests
     private string _backupBucket = null!;
     private string _vipBucket = null!;
 
+    // A dedicated bucket that does not exist (until a test creates it).
+    private string _goneBucket = null!;
+
     [OneTimeSetUp]
     public async Task StartServerAsync() => _server = await S3TestServer.GetSharedAsync();
 
@@ -35,6 +38,7 @@ public sealed class S3StorageTests
         _clientBucket = await _server.CreateBucketAsync("client");
         _backupBucket = await _server.CreateBucketAsync("backup");
         _vipBucket = await _server.CreateBucketAsync("vip");
+        _goneBucket = "missing-" + Guid.NewGuid().ToString("N");
     }
 
     [Test]
@@ -221,14 +225,31 @@ public sealed class S3StorageTests
         consumer.Parking.Count().Should().Be(new ParkedCount(1, 1, 1));
         ParkedRecordFile.ReadInfo(consumer.Parking.List().Single()).ClientIds.Should().Equal("client_gone");
         parkedEvents.GetMeasurementSnapshot().Should().ContainSingle().Which.Tags["reason"].Should().Be("client_failed");
-        consumer.IsFailing.Should().BeFalse();
+        await Eventually.True(() => !consumer.IsFailing);
 
         // Bounded: ParkAfterAttempts puts, and none once parked however long the clock runs.
-        var attempts = counter.Requests("missing-dedicated-bucket");
+        var attempts = counter.Requests(_goneBucket);
         collector.Time.Advance(TimeSpan.FromMinutes(10));
         await Task.Delay(100);
         attempts.Should().Be(new BatchingOptions().ParkAfterAttempts);
-        counter.Requests("missing-dedicated-bucket").Should().Be(attempts);
+        counter.Requests(_goneBucket).Should().Be(attempts);
+
+        // Fixed: the bucket exists. The replay writes the parked events there, under the key of the batch they were
+        // refused in, and deletes the parked file; a second replay finds nothing.
+        using (var s3 = _server.CreateClient())
+        {
+            await s3.PutBucketAsync(_goneBucket);
+        }
+
+        var replayed = await ParkedEventReplay.ReplayAsync(collector.Services);
+        var again = await ParkedEventReplay.ReplayAsync(collector.Services);
+
+        replayed.Failures.Should().BeEmpty();
+        (replayed.Files, replayed.Events).Should().Be((1, 1L));
+        (await EventIdsAsync(_goneBucket)).Should().Equal("gone-1");
+        (await _server.ListKeysAsync(_goneBucket)).Should().ContainSingle().Which.Should().StartWith("client_id=client_gone/");
+        consumer.Parking.List().Should().BeEmpty();
+        again.Files.Should().Be(0);
     }
 
     [TestCase(true, TestName = "Collect_ClientBucketDown_TheBackupBucketStillGetsEveryEventAndTheClientBucketCatchesUp")]
@@ -264,7 +285,7 @@ public sealed class S3StorageTests
         }
 
         (await EventIdsAsync(down)).Should().BeEquivalentTo(await EventIdsAsync(up)).And.BeEquivalentTo(["a-1", "b-1"]);
-        downConsumer.IsFailing.Should().BeFalse();
+        await Eventually.True(() => !downConsumer.IsFailing);
     }
 
     // Answered from the spool, objects closed by the given limits, no write timed out by the test's clock.
@@ -343,7 +364,7 @@ public sealed class S3StorageTests
 
         consumer.Parking.Count().Should().Be(new ParkedCount(1, 2, 2));
         collector.Logs.GetSnapshot().Should().NotContain(r => r.Id.Id == 1312, "no request-by-request delivery");
-        consumer.IsFailing.Should().BeFalse();
+        await Eventually.True(() => !consumer.IsFailing);
     }
 
     [Test]
@@ -471,7 +492,7 @@ public sealed class S3StorageTests
         ["a.example"] = new ClientConfig { ClientId = "client_a" },
         ["b.example"] = new ClientConfig { ClientId = "client_b" },
         ["vip.example"] = new ClientConfig { ClientId = "client_vip", S3Bucket = _vipBucket },
-        ["gone.example"] = new ClientConfig { ClientId = "client_gone", S3Bucket = "missing-dedicated-bucket" },
+        ["gone.example"] = new ClientConfig { ClientId = "client_gone", S3Bucket = _goneBucket },
     };
 
     private Task<ConfiguredCollector> StartAsync(Dictionary<string, string?> settings, Action<IServiceCollection>? services = null) =>
