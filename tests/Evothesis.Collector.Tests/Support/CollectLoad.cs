@@ -1,109 +1,182 @@
 using System.Collections.Concurrent;
-using System.Net;
 using System.Text;
+using System.Text.Json;
 
 namespace Evothesis.Collector.Tests.Support;
 
 /// <summary>
-/// Senders posting <c>/collect</c> batches of 1 to 4 events to a host (as <c>http://localhost</c>, the sample's
-/// <c>client_test</c>) until stopped, recording every event sent and how its request was answered. Every event carries
-/// a unique marker in <c>event_data.n</c>; every other event also has it as its <c>eventId</c>, so that both ways the
-/// PostgreSQL sink stores an event once are exercised: the per-day unique <c>eventId</c>, and the row id for events
-/// without one. Thread-safe.
+/// Load for the sample host as a real process: senders posting batches of 1 to 4 events with unique eventIds until
+/// stopped, each request's outcome recorded in a <see cref="CollectLedger"/>.
 /// </summary>
-public sealed class CollectLoad
+public static class CollectLoad
+{
+    /// <summary>
+    /// Sends until <paramref name="stop"/> fires; sender <c>i</c> posts from <c>origins[i % origins.Count]</c>
+    /// (<c>http://localhost</c> by default) and waits <c>pause</c> after each answer (none by default). Each request is
+    /// <see cref="Request"/>'s, or <paramref name="request"/>'s when given (other events for the same eventIds).
+    /// </summary>
+    public static async Task SendAsync(
+        SampleProcess host,
+        CollectLedger ledger,
+        string prefix,
+        CancellationToken stop,
+        int senders = 16,
+        IReadOnlyList<string>? origins = null,
+        TimeSpan pause = default,
+        Func<IReadOnlyList<string>, HttpRequestMessage>? request = null)
+    {
+        origins ??= ["http://localhost"];
+        using var client = new HttpClient { BaseAddress = host.BaseAddress, Timeout = TimeSpan.FromSeconds(15) };
+        var tasks = Enumerable.Range(0, senders).Select(sender => Task.Run(async () =>
+        {
+            var origin = origins[sender % origins.Count];
+            for (var n = 0; !stop.IsCancellationRequested; n++)
+            {
+                var ids = Enumerable.Range(0, (n % 4) + 1).Select(i => $"{prefix}-{sender}-{n}-{i}").ToArray();
+                ledger.Send(ids);
+                try
+                {
+                    // Not cancelled by the test: a request in flight ends with its answer or with the process.
+                    using var response = await client.SendAsync(request?.Invoke(ids) ?? Request(ids, ledger.Padding, origin), CancellationToken.None);
+                    var body = await response.Content.ReadAsStringAsync(CancellationToken.None);
+                    ledger.Answered(ids, response, body);
+                }
+                catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or IOException)
+                {
+                    ledger.Fail();
+                    await Task.Delay(20, CancellationToken.None);
+                }
+
+                if (pause > TimeSpan.Zero)
+                {
+                    await Task.Delay(pause, CancellationToken.None);
+                }
+            }
+        }));
+        await Task.WhenAll(tasks);
+    }
+
+    /// <summary>A <c>POST /collect</c> of one batch holding one pageview per eventId, from <paramref name="origin"/>.</summary>
+    public static HttpRequestMessage Request(IReadOnlyList<string> eventIds, string? padding = null, string origin = "http://localhost")
+    {
+        var events = string.Join(",", eventIds.Select(id =>
+            padding is null
+                ? $$"""{"eventType":"pageview","eventId":"{{id}}"}"""
+                : $$$"""{"eventType":"pageview","eventId":"{{{id}}}","event_data":{"padding":"{{{padding}}}"}}"""));
+        var request = new HttpRequestMessage(HttpMethod.Post, "collect")
+        {
+            Content = new StringContent($$"""{"eventType":"batch","events":[{{events}}]}""", Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Add("Origin", origin);
+        return request;
+    }
+}
+
+/// <summary>What the senders sent and how each request was answered; thread-safe.</summary>
+public sealed class CollectLedger
 {
     private readonly ConcurrentDictionary<string, byte> _sent = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, byte> _acknowledged = new(StringComparer.Ordinal);
     private int _requests;
     private int _failed;
+    private int _partial;
+    private int _refusalsWithoutRetryAfter;
+    private int _refused;
+    private volatile bool _acceptedAfterRefusal;
 
-    /// <summary>Gets a snapshot of the markers sent.</summary>
+    /// <summary>Gets or sets a string added to every event, to make requests larger.</summary>
+    public string? Padding { get; init; }
+
+    /// <summary>Gets a snapshot of the eventIds sent.</summary>
     public HashSet<string> Sent => _sent.Keys.ToHashSet(StringComparer.Ordinal);
 
-    /// <summary>Gets a snapshot of the markers whose request was answered with 202.</summary>
+    /// <summary>Gets a snapshot of the eventIds whose request got a 2xx.</summary>
     public HashSet<string> Acknowledged => _acknowledged.Keys.ToHashSet(StringComparer.Ordinal);
 
-    /// <summary>Gets the number of answers by status code.</summary>
     public ConcurrentDictionary<int, int> Statuses { get; } = new();
+
+    public ConcurrentDictionary<string, int> RefusalTypes { get; } = new(StringComparer.Ordinal);
 
     public int Requests => Volatile.Read(ref _requests);
 
     /// <summary>Gets the requests that ended without an answer (connection refused or reset, timeout).</summary>
     public int Failed => Volatile.Read(ref _failed);
 
-    /// <summary>Gets the answers other than 202.</summary>
-    public int NotAccepted => Statuses.Where(s => s.Key != (int)HttpStatusCode.Accepted).Sum(s => s.Value);
+    public int PartialAcknowledgements => Volatile.Read(ref _partial);
 
-    /// <summary>A request's body: a batch of events with these markers, and <paramref name="extraEventData"/> in each.</summary>
-    /// <param name="markers">One per event.</param>
-    /// <param name="extraEventData">JSON members added to every event's <c>event_data</c>, such as <c>"v":1e-20000</c>.</param>
-    public static HttpRequestMessage Request(IReadOnlyList<string> markers, string? extraEventData = null)
+    public int RefusalsWithoutRetryAfter => Volatile.Read(ref _refusalsWithoutRetryAfter);
+
+    public bool AcceptedAfterRefusal => _acceptedAfterRefusal;
+
+    public void Send(IEnumerable<string> ids)
     {
-        var extra = extraEventData is null ? "" : "," + extraEventData;
-        var events = string.Join(",", markers.Select((marker, i) => i % 2 == 0
-            ? $$$"""{"eventType":"click","eventId":"{{{marker}}}","event_data":{"n":"{{{marker}}}"{{{extra}}}}}"""
-            : $$$"""{"eventType":"click","event_data":{"n":"{{{marker}}}"{{{extra}}}}}"""));
-        var request = new HttpRequestMessage(HttpMethod.Post, "collect")
-        {
-            Content = new StringContent($$"""{"eventType":"batch","sessionId":"load","events":[{{events}}]}""", Encoding.UTF8, "application/json"),
-        };
-        request.Headers.Add("Origin", "http://localhost");
-        return request;
-    }
-
-    /// <summary>Sends until <paramref name="stop"/> fires; a request in flight then ends with its answer.</summary>
-    /// <param name="baseAddress">The host.</param>
-    /// <param name="prefix">Makes the markers of this run unique.</param>
-    /// <param name="senders">How many requests are in flight at once.</param>
-    /// <param name="stop">Stops sending.</param>
-    public async Task RunAsync(Uri baseAddress, string prefix, int senders, CancellationToken stop)
-    {
-        using var client = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(15) };
-        await Task.WhenAll(Enumerable.Range(0, senders).Select(sender => Task.Run(async () =>
-        {
-            for (var n = 0; !stop.IsCancellationRequested; n++)
-            {
-                var markers = Enumerable.Range(0, (n % 4) + 1).Select(i => $"{prefix}-{sender}-{n}-{i}").ToArray();
-                await SendAsync(client, markers, null);
-            }
-        })));
-    }
-
-    /// <summary>Sends one request and records its outcome.</summary>
-    public async Task<HttpStatusCode?> SendAsync(HttpClient client, IReadOnlyList<string> markers, string? extraEventData)
-    {
-        foreach (var marker in markers)
-        {
-            _sent.TryAdd(marker, 0);
-        }
-
         Interlocked.Increment(ref _requests);
-        try
+        foreach (var id in ids)
         {
-            // Not cancelled by the test: a request in flight ends with its answer or with the process.
-            using var response = await client.SendAsync(Request(markers, extraEventData), CancellationToken.None);
-            Statuses.AddOrUpdate((int)response.StatusCode, 1, (_, count) => count + 1);
-            if (response.StatusCode == HttpStatusCode.Accepted)
-            {
-                foreach (var marker in markers)
-                {
-                    _acknowledged.TryAdd(marker, 0);
-                }
-            }
-
-            return response.StatusCode;
-        }
-        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or IOException)
-        {
-            Interlocked.Increment(ref _failed);
-            await Task.Delay(20, CancellationToken.None);
-            return null;
+            _sent.TryAdd(id, 0);
         }
     }
 
-    /// <summary>One line for the test's output.</summary>
-    public string Summary() =>
-        $"requests: {Requests}, statuses: {string.Join(", ", Statuses.OrderBy(s => s.Key).Select(s => $"{s.Key}={s.Value}"))}, " +
-        $"no answer: {Failed}, events sent: {_sent.Count}, acknowledged: {_acknowledged.Count}";
+    public void Answered(string[] ids, HttpResponseMessage response, string body)
+    {
+        var status = (int)response.StatusCode;
+        Statuses.AddOrUpdate(status, 1, (_, n) => n + 1);
+        if (response.IsSuccessStatusCode)
+        {
+            foreach (var id in ids)
+            {
+                _acknowledged.TryAdd(id, 0);
+            }
+
+            if (JsonDocument.Parse(body).RootElement.GetProperty("accepted").GetInt32() != ids.Length)
+            {
+                Interlocked.Increment(ref _partial);
+            }
+
+            if (Volatile.Read(ref _refused) > 0)
+            {
+                _acceptedAfterRefusal = true;
+            }
+
+            return;
+        }
+
+        Interlocked.Increment(ref _refused);
+        if (response.Headers.RetryAfter is null)
+        {
+            Interlocked.Increment(ref _refusalsWithoutRetryAfter);
+        }
+
+        var type = body.Length > 0 && body[0] == '{' && JsonDocument.Parse(body).RootElement.TryGetProperty("type", out var t)
+            ? t.GetString() ?? "(null)"
+            : "(none)";
+        RefusalTypes.AddOrUpdate(type, 1, (_, n) => n + 1);
+    }
+
+    public void Fail() => Interlocked.Increment(ref _failed);
+
+    /// <summary>Asserts that <paramref name="stored"/> (one eventId per stored line) holds every acknowledged event once, and nothing that was not sent.</summary>
+    public void ShouldHoldEveryAcknowledgedEventOnce(IReadOnlyList<string> stored, string where = "the store")
+    {
+        var counts = stored.CountBy(id => id).ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal);
+        var sent = Sent;
+        counts.Where(p => p.Value > 1).Select(p => p.Key).Should().BeEmpty($"no event is stored twice in {where}");
+        Acknowledged.Where(id => !counts.ContainsKey(id)).Should().BeEmpty($"every acknowledged event is stored in {where}");
+        counts.Keys.Where(id => !sent.Contains(id)).Should().BeEmpty($"only events that were sent are stored in {where}");
+        PartialAcknowledgements.Should().Be(0, "every event of the test's requests is valid");
+    }
+
+    /// <summary>Writes what was sent, acknowledged and stored to the test's output.</summary>
+    public void Report(IReadOnlyList<string> stored, string where = "stored")
+    {
+        var distinct = stored.ToHashSet(StringComparer.Ordinal);
+        var acknowledged = Acknowledged;
+        TestContext.Out.WriteLine(
+            $"sent: {Sent.Count}, acknowledged: {acknowledged.Count}, {where}: {stored.Count} ({distinct.Count} distinct), " +
+            $"duplicates: {stored.Count - distinct.Count}, acknowledged and missing: {acknowledged.Count(id => !distinct.Contains(id))}, " +
+            $"stored without acknowledgement: {distinct.Count(id => !acknowledged.Contains(id))}");
+        TestContext.Out.WriteLine(
+            $"requests: {Requests}, statuses: {string.Join(", ", Statuses.OrderBy(s => s.Key).Select(s => $"{s.Key}={s.Value}"))}, " +
+            $"failed: {Failed}");
+    }
 }

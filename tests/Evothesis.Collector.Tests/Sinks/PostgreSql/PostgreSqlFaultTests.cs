@@ -51,11 +51,11 @@ public sealed class PostgreSqlFaultTests
     {
         await using var host = StartHost(new Dictionary<string, string?>());
         await host.StartAsync(cancellationToken);
-        var load = new CollectLoad();
+        var load = new CollectLedger();
         TimeSpan catchUp;
         using (var stop = new CancellationTokenSource())
         {
-            var sending = load.RunAsync(host.BaseAddress, "o", senders: 8, stop.Token);
+            var sending = SendAsync(host, load, "o", stop.Token);
             await Task.Delay(TimeSpan.FromSeconds(2), cancellationToken);
             var beforeOutage = (await ReadStoredAsync()).Count;
 
@@ -72,18 +72,19 @@ public sealed class PostgreSqlFaultTests
             await stop.CancelAsync();
             await sending;
 
-            var stored = await WaitForAsync(load.Acknowledged, cancellationToken);
+            var drained = await WaitForAsync(load.Acknowledged, cancellationToken);
             catchUp = back.Elapsed;
             TestContext.Out.WriteLine(
                 $"stored before the outage: {beforeOutage}; down for {down.Elapsed.TotalSeconds:F1} s, acknowledged by then: {acknowledgedWhileDown}; " +
-                $"every acknowledged event stored {catchUp.TotalSeconds:F1} s after PostgreSQL was back ({stored.Count} rows)");
+                $"every acknowledged event stored {catchUp.TotalSeconds:F1} s after PostgreSQL was back ({drained.Count} rows)");
         }
 
-        TestContext.Out.WriteLine(load.Summary());
-        load.NotAccepted.Should().Be(0, "an outage of PostgreSQL is not the visitors' problem while the spool has room");
+        var stored = await ReadStoredAsync();
+        load.Report(stored);
+        load.Statuses.Keys.Should().Equal([202], "an outage of PostgreSQL is not the visitors' problem while the spool has room");
         load.Failed.Should().Be(0, host.Output);
         load.Acknowledged.Count.Should().BeGreaterThan(1000, "the load ran through the outage");
-        ShouldHoldEveryAcknowledgedEventOnce(load, await ReadStoredAsync());
+        load.ShouldHoldEveryAcknowledgedEventOnce(stored, "PostgreSQL");
     }
 
     [Test]
@@ -105,10 +106,10 @@ public sealed class PostgreSqlFaultTests
 
         // The backlog: accepted (fsynced in the spool) while PostgreSQL is down.
         await _server.StopAsync();
-        var load = new CollectLoad();
+        var load = new CollectLedger();
         using (var stop = new CancellationTokenSource())
         {
-            var sending = load.RunAsync(host.BaseAddress, "k", senders: 8, stop.Token);
+            var sending = SendAsync(host, load, "k", stop.Token);
             await Task.Delay(TimeSpan.FromSeconds(3), cancellationToken);
             await stop.CancelAsync();
             await sending;
@@ -131,14 +132,15 @@ public sealed class PostgreSqlFaultTests
         }
 
         host.Kill();
-        TestContext.Out.WriteLine($"{load.Summary()}; killed with {storedAtKill} of {acknowledged.Count} acknowledged events stored");
+        TestContext.Out.WriteLine($"killed with {storedAtKill} of {acknowledged.Count} acknowledged events stored");
         storedAtKill.Should().BeGreaterThan(0).And.BeLessThan(acknowledged.Count / 2, "the host was killed while it delivered the backlog");
 
         await host.StartAsync(cancellationToken);
         var stored = await WaitForAsync(acknowledged, cancellationToken);
 
-        load.NotAccepted.Should().Be(0);
-        ShouldHoldEveryAcknowledgedEventOnce(load, stored);
+        load.Report(stored);
+        load.Statuses.Keys.Should().Equal([202]);
+        load.ShouldHoldEveryAcknowledgedEventOnce(stored, "PostgreSQL");
     }
 
     [Test]
@@ -152,18 +154,18 @@ public sealed class PostgreSqlFaultTests
         await host.StartAsync(cancellationToken);
 
         // The collector accepts 1e-20000 (a finite double: 0); PostgreSQL's numeric cannot hold it (SQLSTATE 22003).
-        var load = new CollectLoad();
+        var load = new CollectLedger();
         var poison = new List<string>();
         using (var stop = new CancellationTokenSource())
         {
-            var sending = load.RunAsync(host.BaseAddress, "n", senders: 4, stop.Token);
+            var sending = SendAsync(host, load, "n", stop.Token, senders: 4);
             using var client = new HttpClient { BaseAddress = host.BaseAddress };
             for (var i = 0; i < 3; i++)
             {
                 await Task.Delay(TimeSpan.FromMilliseconds(500), cancellationToken);
                 string[] markers = [$"poison-{i}-0", $"poison-{i}-1"];
-                var status = await new CollectLoad().SendAsync(client, markers, "\"v\":1e-20000");
-                status.Should().Be(HttpStatusCode.Accepted, "the collector accepts the value: only PostgreSQL refuses it");
+                using var response = await client.SendAsync(Request(markers, "\"v\":1e-20000"), cancellationToken);
+                response.StatusCode.Should().Be(HttpStatusCode.Accepted, "the collector accepts the value: only PostgreSQL refuses it");
                 poison.AddRange(markers);
             }
 
@@ -179,10 +181,11 @@ public sealed class PostgreSqlFaultTests
         // The sink's own line (event 1504) per refused write; the consumer's lines quote the exception's message.
         var refusals = lines.Count(line => line.Contains("events for good (SQLSTATE 22003", StringComparison.Ordinal));
         var parkedLines = lines.Count(line => line.Contains("that sink postgresql:events refused for good", StringComparison.Ordinal));
-        TestContext.Out.WriteLine($"{load.Summary()}; PostgreSQL refused a write {refusals} time(s); parked files: {parked.Length}");
+        load.Report(stored);
+        TestContext.Out.WriteLine($"PostgreSQL refused a write {refusals} time(s); parked files: {parked.Length}");
 
-        ShouldHoldEveryAcknowledgedEventOnce(load, stored);
-        stored.Keys.Should().NotContain(poison, "the poison requests' events are parked whole, none stored");
+        load.ShouldHoldEveryAcknowledgedEventOnce(stored, "PostgreSQL");
+        stored.Should().NotContain(poison, "the poison requests' events are parked whole, none stored");
         parked.Should().HaveCount(3, "each poison request is parked on its own, beside the spool");
         parkedLines.Should().Be(3);
 
@@ -211,31 +214,40 @@ public sealed class PostgreSqlFaultTests
         return new SampleProcess(_storage.Path, all);
     }
 
-    private static void ShouldHoldEveryAcknowledgedEventOnce(CollectLoad load, IReadOnlyDictionary<string, long> stored)
+    // The load of these tests: batches of 1 to 4 clicks whose markers (the ledger's ids) are in event_data.n, every
+    // other one also the eventId: the per-day unique eventId and, for events without one, the row id both store once.
+    private static Task SendAsync(SampleProcess host, CollectLedger ledger, string prefix, CancellationToken stop, int senders = 8) =>
+        CollectLoad.SendAsync(host, ledger, prefix, stop, senders, request: markers => Request(markers, null));
+
+    private static HttpRequestMessage Request(IReadOnlyList<string> markers, string? extraEventData)
     {
-        stored.Where(p => p.Value > 1).Select(p => p.Key).Should().BeEmpty("no event is stored twice");
-        load.Acknowledged.Where(marker => !stored.ContainsKey(marker)).Should().BeEmpty("every acknowledged event is stored");
-        var sent = load.Sent;
-        stored.Keys.Where(marker => !sent.Contains(marker) && !marker.StartsWith("poison", StringComparison.Ordinal))
-            .Should().BeEmpty("only events that were sent are stored");
+        var extra = extraEventData is null ? "" : "," + extraEventData;
+        var events = string.Join(",", markers.Select((marker, i) => i % 2 == 0
+            ? $$$"""{"eventType":"click","eventId":"{{{marker}}}","event_data":{"n":"{{{marker}}}"{{{extra}}}}}"""
+            : $$$"""{"eventType":"click","event_data":{"n":"{{{marker}}}"{{{extra}}}}}"""));
+        var request = new HttpRequestMessage(HttpMethod.Post, "collect")
+        {
+            Content = new StringContent($$"""{"eventType":"batch","sessionId":"load","events":[{{events}}]}""", System.Text.Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Add("Origin", "http://localhost");
+        return request;
     }
 
     // Until every expected event is stored and the table has not changed for a second, or the deadline.
-    private async Task<Dictionary<string, long>> WaitForAsync(IReadOnlyCollection<string> expected, CancellationToken cancellationToken)
+    private async Task<List<string>> WaitForAsync(IReadOnlyCollection<string> expected, CancellationToken cancellationToken)
     {
         var deadline = Stopwatch.StartNew();
         var stable = Stopwatch.StartNew();
-        var last = -1L;
+        var last = -1;
         while (true)
         {
             var stored = await ReadStoredAsync();
-            var rows = stored.Values.Sum();
-            if (rows != last)
+            if (stored.Count != last)
             {
-                last = rows;
+                last = stored.Count;
                 stable.Restart();
             }
-            else if (expected.All(stored.ContainsKey) && stable.Elapsed >= TimeSpan.FromSeconds(1))
+            else if (stable.Elapsed >= TimeSpan.FromSeconds(1) && stored.ToHashSet(StringComparer.Ordinal).IsSupersetOf(expected))
             {
                 return stored;
             }
@@ -249,19 +261,19 @@ public sealed class PostgreSqlFaultTests
         }
     }
 
-    // Rows per marker (event_data.n). Empty while the table does not exist yet or the server is down.
-    private async Task<Dictionary<string, long>> ReadStoredAsync()
+    // One marker (event_data.n) per row. Empty while the table does not exist yet.
+    private async Task<List<string>> ReadStoredAsync()
     {
-        var stored = new Dictionary<string, long>(StringComparer.Ordinal);
+        var stored = new List<string>();
         try
         {
             await using var connection = new NpgsqlConnection(_readConnectionString);
             await connection.OpenAsync();
-            await using var command = new NpgsqlCommand("SELECT event_data->>'n', count(*) FROM events GROUP BY 1", connection);
+            await using var command = new NpgsqlCommand("SELECT event_data->>'n' FROM events", connection);
             await using var reader = await command.ExecuteReaderAsync();
             while (await reader.ReadAsync())
             {
-                stored[reader.GetString(0)] = reader.GetInt64(1);
+                stored.Add(reader.GetString(0));
             }
         }
         catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.UndefinedTable)
@@ -271,7 +283,7 @@ public sealed class PostgreSqlFaultTests
         return stored;
     }
 
-    private async Task<int> CountAsync() => (int)(await ReadStoredAsync()).Values.Sum();
+    private async Task<int> CountAsync() => (await ReadStoredAsync()).Count;
 
     private async Task WaitForTableAsync(CancellationToken cancellationToken)
     {
