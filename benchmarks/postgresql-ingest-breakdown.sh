@@ -6,10 +6,15 @@
 # (after a checkpoint, so that full-page images are written) with and without wal_compression. Prints a Markdown
 # table: rows/s, CPU time of the server process(es) per row and WAL bytes per row, medians of ROUNDS rounds
 # (default 3). Takes 4 to 6 minutes on 2 cores. Usage: benchmarks/postgresql-ingest-breakdown.sh [ROUNDS]
+# VARIANTS=REGEX runs only the variants whose name matches (grep -E), e.g. VARIANTS='eventId|unique' for the cost of
+# deduplication: the per-day unique index as the collector creates it, none, a 16-byte hash of the key instead of the
+# key, and time-ordered (UUIDv7) eventIds instead of random ones, each in an empty partition and in one that already
+# holds a million rows.
 set -euo pipefail
 REPO_ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$REPO_ROOT"
 ROUNDS="${1:-3}"
+VARIANTS="${VARIANTS:-.}"
 
 # shellcheck source=../build/prerequisites.sh
 source build/prerequisites.sh
@@ -50,6 +55,11 @@ SELECT
   (lpad(to_hex((extract(epoch FROM date_trunc('day', now()) + interval '1 hour') * 1000)::bigint + (i / 500) * 10), 12, '0')
     || '7' || substr(md5(i::text), 1, 3) || '8' || substr(md5(i::text), 4, 15))::uuid AS id,
   gen_random_uuid()::text AS event_id,
+  -- What a tracking script generating UUIDv7 eventIds would send: the browser's clock when the event happened (up to
+  -- 5 s before it is sent), with one session in ten on a clock several minutes off.
+  (lpad(to_hex((extract(epoch FROM date_trunc('day', now()) + interval '1 hour') * 1000)::bigint + (i / 500) * 10
+      - (random() * 5000)::bigint + CASE WHEN (i / 20) % 10 = 0 THEN ((i / 20) * 7919) % 600000 - 300000 ELSE 0 END), 12, '0')
+    || '7' || substr(md5('v' || i::text), 1, 3) || '8' || substr(md5('v' || i::text), 4, 15))::uuid::text AS event_id_v7,
   CASE WHEN i % 3 = 0 THEN 'client_acme_corp' ELSE 'client_test' END AS client_id,
   'shop.acme.com' AS site_id,
   md5((i / 20)::text)::uuid::text AS session_id,
@@ -66,8 +76,8 @@ SELECT
   'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36' AS user_agent
 FROM generate_series(1, 200000) i;
 SQL
-export_rows() { # file, payload type, where
-  "${PSQL[@]}" -c "COPY (SELECT id, event_id, client_id, site_id, session_id, event_type, event_time, client_timestamp, received_at,
+export_rows() { # file, payload type, where, [event_id column]
+  "${PSQL[@]}" -c "COPY (SELECT id, ${4:-event_id}, client_id, site_id, session_id, event_type, event_time, client_timestamp, received_at,
     page_data::$2, event_data::$2, custom_data::$2, consent::$2, ip, user_agent FROM source WHERE $3 ORDER BY received_at, id)
     TO '$WORK/$1' (FORMAT binary)"
 }
@@ -75,6 +85,7 @@ export_rows jsonb.bin jsonb true
 export_rows json.bin json true # json's binary form is its text, which also loads into text columns
 export_rows half0.bin jsonb "n % 2 = 0"
 export_rows half1.bin jsonb "n % 2 = 1"
+export_rows v7.bin jsonb true event_id_v7
 
 # The collector's DDL (PostgreSqlSchema), with switches for the variants.
 ddl() { # pk unique by_client payload_type [unique_columns]
@@ -82,6 +93,7 @@ ddl() { # pk unique by_client payload_type [unique_columns]
   [ "$1" = 1 ] && pk=", CONSTRAINT events_pkey PRIMARY KEY (received_at, id)"
   [ "$3" = 1 ] && by_client="CREATE INDEX events_client_id_received_at_idx ON events (client_id, received_at);"
   [ "$2" = 1 ] && unique="CREATE UNIQUE INDEX events_today_event_id_key ON events_today ($unique_columns) WHERE event_id IS NOT NULL;"
+  [ "$2" = 1 ] && [ "$unique_columns" = hash ] && unique="CREATE UNIQUE INDEX events_today_event_id_key ON events_today ((md5(client_id || '/' || event_id)::uuid)) WHERE event_id IS NOT NULL;"
   cat <<SQL
 DROP TABLE IF EXISTS events;
 CREATE TABLE events (
@@ -118,6 +130,7 @@ RESULTS="$WORK/results.txt"
 : > "$RESULTS"
 run() { # name setup_sql settings streams [file]
   local name="$1" setup="$2" settings="$3" streams="$4" file="${5:-jsonb.bin}" lsn0 wal t0 t1 cpu=0
+  echo "$name" | grep -Eq -- "$VARIANTS" || return 0
   "${PSQL[@]}" -c "$setup" >/dev/null
   [ -n "$settings" ] && "${PSQL[@]}" -c "ALTER SYSTEM SET $settings" -c "SELECT pg_reload_conf()" >/dev/null
   "${PSQL[@]}" -c "CHECKPOINT"
@@ -146,6 +159,14 @@ preload="$(ddl 1 1 1 jsonb)
 INSERT INTO events ($COLUMNS_SQL) SELECT gen_random_uuid(), gen_random_uuid()::text, client_id, site_id, session_id, event_type,
   event_time - interval '30 minutes', client_timestamp, received_at - interval '30 minutes' + g * interval '1 microsecond',
   page_data::jsonb, event_data::jsonb, custom_data::jsonb, consent::jsonb, ip, user_agent FROM source, generate_series(1, 5) g;"
+preload_with() { # the unique index's columns or 'hash', the preloaded rows' eventIds as an SQL expression
+  echo "$(ddl 1 1 1 jsonb "$1")
+INSERT INTO events ($COLUMNS_SQL) SELECT gen_random_uuid(), $2, client_id, site_id, session_id, event_type,
+  event_time - interval '30 minutes', client_timestamp, received_at - interval '30 minutes' + g * interval '1 microsecond',
+  page_data::jsonb, event_data::jsonb, custom_data::jsonb, consent::jsonb, ip, user_agent FROM source, generate_series(1, 5) g;"
+}
+# Time-ordered eventIds of the preloaded rows: 30 minutes earlier than the loaded ones, as the collector's own ids are.
+V7_EARLIER="(lpad(to_hex(('x' || substr(replace(event_id_v7, '-', ''), 1, 12))::bit(48)::bigint - 1800000 + g), 12, '0') || substr(replace(event_id_v7, '-', ''), 13))::uuid::text"
 
 for round in $(seq 1 "$ROUNDS"); do
   echo "Round $round of $ROUNDS" >&2
@@ -160,6 +181,14 @@ for round in $(seq 1 "$ROUNDS"); do
   run "The collector's table, two COPYs at once" "$(ddl 1 1 1 jsonb)" "" 2
   run "A million rows already, after a checkpoint" "$preload" "" 1
   run "A million rows already, wal_compression = lz4" "$preload" "wal_compression = lz4" 1
+  run "eventId dedup: unique (event_id, client_id), random eventIds" "$(ddl 1 1 1 jsonb)" "" 1
+  run "eventId dedup: none" "$(ddl 1 0 1 jsonb)" "" 1
+  run "eventId dedup: unique md5 hash of the key (uuid)" "$(ddl 1 1 1 jsonb hash)" "" 1
+  run "eventId dedup: unique (event_id, client_id), UUIDv7 eventIds" "$(ddl 1 1 1 jsonb)" "" 1 v7.bin
+  run "eventId dedup, a million rows already: unique, random eventIds" "$(preload_with "event_id, client_id" "gen_random_uuid()::text")" "" 1
+  run "eventId dedup, a million rows already: none" "$(preload_with "event_id, client_id" "gen_random_uuid()::text" | sed '/CREATE UNIQUE INDEX/d')" "" 1
+  run "eventId dedup, a million rows already: unique md5 hash" "$(preload_with hash "gen_random_uuid()::text")" "" 1
+  run "eventId dedup, a million rows already: unique, UUIDv7 eventIds" "$(preload_with "event_id, client_id" "$V7_EARLIER")" "" 1 v7.bin
 done
 
 echo >&2

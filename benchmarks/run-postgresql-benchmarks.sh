@@ -13,7 +13,7 @@ ensure_postgres
 artifacts="$REPO_ROOT/artifacts/benchmarks"
 rm -rf "$artifacts"
 dotnet run -c Release --project benchmarks/Evothesis.Collector.Benchmarks -- \
-  --filter '*PostgreSqlPerEventInsertBenchmarks*' '*PostgreSqlSinkBenchmarks*' --artifacts "$artifacts" "$@"
+  --filter '*PostgreSqlPerEventInsertBenchmarks*' '*PostgreSqlSinkBenchmarks*' '*PostgreSqlInFlightBenchmarks*' '*PostgreSqlConsumerBenchmarks*' --artifacts "$artifacts" "$@"
 
 dotnet run -c Release --project benchmarks/Evothesis.Collector.Benchmarks.Chart -- \
   "$artifacts/results" "$REPO_ROOT/benchmarks"

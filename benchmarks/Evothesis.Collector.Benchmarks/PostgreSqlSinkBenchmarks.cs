@@ -6,7 +6,12 @@ using BenchmarkDotNet.Exporters.Json;
 using BenchmarkDotNet.Jobs;
 using BenchmarkDotNet.Reports;
 using BenchmarkDotNet.Running;
+using Evothesis.Collector.Batching;
+using Evothesis.Collector.Diagnostics;
 using Evothesis.Collector.Events;
+using Evothesis.Collector.Spool;
+using Evothesis.Collector.Spool.Internal;
+using Microsoft.Extensions.Logging.Abstractions;
 using Evothesis.Collector.Sinks;
 using Evothesis.Collector.Sinks.PostgreSql;
 using Evothesis.Collector.Sinks.PostgreSql.Internal;
@@ -18,11 +23,11 @@ using NpgsqlTypes;
 namespace Evothesis.Collector.Benchmarks;
 
 /// <summary>
-/// The batching gain of the PostgreSQL sink against a real server: per-event autocommit INSERT (how the original
-/// collector stored events) against the sink's batched write (with its default one write connection and with two),
-/// two batches written at once, the raw binary COPY ceiling, COPY into a table without the idempotency keys, and the
-/// staging-table design. One operation writes <see cref="PostgreSqlBenchmarkBase.BatchSize"/> new events; events/s
-/// and bytes allocated per event are in their own columns.
+/// The batching gain of the PostgreSQL sink against a real server, by batch size: the sink's write of one batch, the raw
+/// binary COPY ceiling, COPY into a table without the idempotency keys, and the staging-table design. One operation
+/// writes <see cref="BatchSize"/> new events; events/s and bytes allocated per event are in their own columns. The
+/// per-event baseline is <see cref="PostgreSqlPerEventInsertBenchmarks"/>, several batches at once
+/// <see cref="PostgreSqlInFlightBenchmarks"/>.
 /// </summary>
 /// <remarks>
 /// Uses the server in <c>EVOTHESIS_BENCH_POSTGRES</c> (a connection string; a new database is created per case)
@@ -32,6 +37,9 @@ namespace Evothesis.Collector.Benchmarks;
 [MemoryDiagnoser]
 public class PostgreSqlSinkBenchmarks : PostgreSqlBenchmarkBase
 {
+    [Params(1, 10, 100, 500, 1000, 5000)]
+    public override int BatchSize { get => base.BatchSize; set => base.BatchSize = value; }
+
     /// <summary>
     /// What the collector does: the sink's write with its default options (one COPY into the keyed table in one
     /// transaction).
@@ -40,27 +48,8 @@ public class PostgreSqlSinkBenchmarks : PostgreSqlBenchmarkBase
     public ValueTask SinkWrite() => Sink.WriteAsync(NextBatch(), CancellationToken.None);
 
     /// <summary>
-    /// The sink with <c>WriteConnections = 2</c>: batches of 2000 events and more in two parts on two connections at
-    /// once, one COPY and transaction each.
-    /// </summary>
-    [Benchmark]
-    public ValueTask SinkWriteTwoConnections() => TwoConnectionSink.WriteAsync(NextBatch(), CancellationToken.None);
-
-    /// <summary>
-    /// Two batches written at once by the sink, as two collectors sharing the database (or two batches in flight)
-    /// would: one transaction per batch, and one batch's commit overlaps the other's COPY. One operation is one batch.
-    /// </summary>
-    [Benchmark(OperationsPerInvoke = 2)]
-    public async Task TwoBatchesAtOnce()
-    {
-        var first = Task.Run(() => Sink.WriteAsync(NextBatch(), CancellationToken.None).AsTask());
-        var second = Task.Run(() => Sink.WriteAsync(NextBatch(), CancellationToken.None).AsTask());
-        await Task.WhenAll(first, second);
-    }
-
-    /// <summary>
-    /// The ceiling: a bare binary COPY of the same rows into the same table, over as many connections as the sink
-    /// uses for the batch by default (one), with no transaction or checks around it.
+    /// The ceiling: a bare binary COPY of the same rows into the same table on one connection, with no transaction or
+    /// checks around it.
     /// </summary>
     [Benchmark]
     public Task RawCopy() => BareCopyAsync(CopyIntoEvents);
@@ -88,24 +77,11 @@ public class PostgreSqlSinkBenchmarks : PostgreSqlBenchmarkBase
     [Benchmark]
     public ValueTask SinkRewrite() => Sink.WriteAsync(StoredBatch, CancellationToken.None);
 
-    private Task BareCopyAsync(string copyCommand)
+    private async Task BareCopyAsync(string copyCommand)
     {
         var events = NextBatch().Events;
-        var parts = Writer.PartsFor(events.Count);
-        if (parts == 1)
-        {
-            return CopyPartAsync(0, events.Count);
-        }
-
-        var size = (events.Count + parts - 1) / parts;
-        return Task.WhenAll(Enumerable.Range(0, parts).Select(i =>
-            Task.Run(() => CopyPartAsync(i * size, Math.Min(size, events.Count - (i * size))))));
-
-        async Task CopyPartAsync(int start, int count)
-        {
-            await using var connection = await DataSource.OpenConnectionAsync();
-            await PostgreSqlEventWriter.CopyAsync(connection, copyCommand, events, start, count, CancellationToken.None);
-        }
+        await using var connection = await DataSource.OpenConnectionAsync();
+        await PostgreSqlEventWriter.CopyAsync(connection, copyCommand, events, 0, events.Count, CancellationToken.None);
     }
 
     private sealed class Config : BenchmarkConfig
@@ -118,54 +94,311 @@ public class PostgreSqlSinkBenchmarks : PostgreSqlBenchmarkBase
 }
 
 /// <summary>
-/// The original collector's way of storing events, the baseline of <see cref="PostgreSqlSinkBenchmarks"/>: one
-/// INSERT per event, each its own transaction (autocommit). Its own class because one operation of 5000 events
-/// takes tens of seconds, so it runs fewer iterations.
+/// The baseline of <see cref="PostgreSqlSinkBenchmarks"/>: one autocommit INSERT per event, written as a careful engineer
+/// would: one connection opened once, one prepared statement, only the parameters' values set per event, the server's
+/// default <c>synchronous_commit</c> (on: every commit waits for its WAL flush). Sequentially, and from 32 connections at
+/// once (each with its own prepared statement, the events shared out), as 32 request threads would. Its cost per
+/// event does not depend on a batch size, so one operation is a fixed 2000 events.
 /// </summary>
 [Config(typeof(Config))]
 [MemoryDiagnoser]
 public class PostgreSqlPerEventInsertBenchmarks : PostgreSqlBenchmarkBase
 {
-    [Benchmark]
-    public async Task PerEventInsert()
+    private const int Connections = 32;
+
+    private readonly List<PreparedInsert> _inserts = [];
+
+    [Params(2000)]
+    public override int BatchSize { get => base.BatchSize; set => base.BatchSize = value; }
+
+    [GlobalSetup(Targets = [nameof(PerEventInsert), nameof(PerEventInsert32Connections)])]
+    public async Task SetupInsertsAsync()
     {
-        foreach (var e in NextBatch().Events)
+        await SetupAsync();
+        for (var i = 0; i < Connections; i++)
         {
-            await using var command = DataSource.CreateCommand(Insert);
-            var p = command.Parameters;
-            p.Add(new NpgsqlParameter<Guid> { TypedValue = e.Id, NpgsqlDbType = NpgsqlDbType.Uuid });
-            p.Add(Text(e.EventId));
-            p.Add(Text(e.ClientId));
-            p.Add(Text(e.SiteId));
-            p.Add(Text(e.SessionId));
-            p.Add(Text(e.EventType));
-            p.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = e.Timestamp, NpgsqlDbType = NpgsqlDbType.TimestampTz });
-            p.Add(Text(e.ClientTimestamp));
-            p.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = e.ReceivedAt, NpgsqlDbType = NpgsqlDbType.TimestampTz });
-            p.Add(Json(e.PageData));
-            p.Add(Json(e.EventData));
-            p.Add(Json(e.CustomData));
-            p.Add(Json(e.Consent));
-            p.Add(Text(e.Ip));
-            p.Add(Text(e.UserAgent));
-            await command.ExecuteNonQueryAsync();
+            _inserts.Add(await PreparedInsert.OpenAsync(DataSource, Insert));
         }
     }
 
-    private static NpgsqlParameter Text(string? value) =>
-        new() { Value = (object?)value ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text };
+    [GlobalCleanup(Targets = [nameof(PerEventInsert), nameof(PerEventInsert32Connections)])]
+    public async Task CleanupInsertsAsync()
+    {
+        foreach (var insert in _inserts)
+        {
+            await insert.DisposeAsync();
+        }
 
-    private static NpgsqlParameter Json(RawJson value) =>
-        value.IsNull
-            ? new NpgsqlParameter { Value = DBNull.Value, NpgsqlDbType = NpgsqlDbType.Jsonb }
-            : new NpgsqlParameter<ReadOnlyMemory<byte>> { TypedValue = value.Utf8, NpgsqlDbType = NpgsqlDbType.Jsonb };
+        await CleanupAsync();
+    }
+
+    /// <summary>One connection, one prepared INSERT, one transaction and WAL flush per event.</summary>
+    [Benchmark]
+    public async Task PerEventInsert()
+    {
+        var insert = _inserts[0];
+        foreach (var e in NextBatch().Events)
+        {
+            await insert.ExecuteAsync(e);
+        }
+    }
+
+    /// <summary>The same from 32 connections at once: the server can then share WAL flushes between commits.</summary>
+    [Benchmark]
+    public async Task PerEventInsert32Connections()
+    {
+        var events = NextBatch().Events;
+        await Task.WhenAll(_inserts.Select((insert, c) => Task.Run(async () =>
+        {
+            for (var i = c; i < events.Count; i += Connections)
+            {
+                await insert.ExecuteAsync(events[i]);
+            }
+        })));
+    }
+
+    private sealed class PreparedInsert : IAsyncDisposable
+    {
+        private readonly NpgsqlConnection _connection;
+        private readonly NpgsqlCommand _command;
+        private readonly NpgsqlParameter<Guid> _id = new() { NpgsqlDbType = NpgsqlDbType.Uuid };
+        private readonly NpgsqlParameter[] _texts = [.. Enumerable.Range(0, 7).Select(_ => new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Text })];
+        private readonly NpgsqlParameter<DateTimeOffset> _eventTime = new() { NpgsqlDbType = NpgsqlDbType.TimestampTz };
+        private readonly NpgsqlParameter<DateTimeOffset> _receivedAt = new() { NpgsqlDbType = NpgsqlDbType.TimestampTz };
+        private readonly NpgsqlParameter[] _json = [.. Enumerable.Range(0, 4).Select(_ => new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Jsonb })];
+
+        private PreparedInsert(NpgsqlConnection connection, string sql)
+        {
+            _connection = connection;
+            _command = new NpgsqlCommand(sql, connection);
+            var p = _command.Parameters;
+            p.Add(_id);
+            p.Add(_texts[0]); // event_id
+            p.Add(_texts[1]); // client_id
+            p.Add(_texts[2]); // site_id
+            p.Add(_texts[3]); // session_id
+            p.Add(_texts[4]); // event_type
+            p.Add(_eventTime);
+            p.Add(_texts[5]); // client_timestamp
+            p.Add(_receivedAt);
+            p.Add(_json[0]);
+            p.Add(_json[1]);
+            p.Add(_json[2]);
+            p.Add(_json[3]);
+            p.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Text }); // ip
+            p.Add(_texts[6]); // user_agent
+        }
+
+        public static async Task<PreparedInsert> OpenAsync(NpgsqlDataSource dataSource, string sql)
+        {
+            var insert = new PreparedInsert(await dataSource.OpenConnectionAsync(), sql);
+            foreach (NpgsqlParameter parameter in insert._command.Parameters)
+            {
+                parameter.Value ??= DBNull.Value;
+            }
+
+            await insert._command.PrepareAsync();
+            return insert;
+        }
+
+        public async Task ExecuteAsync(CollectedEvent e)
+        {
+            _id.TypedValue = e.Id;
+            _texts[0].Value = (object?)e.EventId ?? DBNull.Value;
+            _texts[1].Value = e.ClientId;
+            _texts[2].Value = e.SiteId;
+            _texts[3].Value = (object?)e.SessionId ?? DBNull.Value;
+            _texts[4].Value = e.EventType;
+            _eventTime.TypedValue = e.Timestamp;
+            _texts[5].Value = (object?)e.ClientTimestamp ?? DBNull.Value;
+            _receivedAt.TypedValue = e.ReceivedAt;
+            Json(_json[0], e.PageData);
+            Json(_json[1], e.EventData);
+            Json(_json[2], e.CustomData);
+            Json(_json[3], e.Consent);
+            _command.Parameters[13].Value = (object?)e.Ip ?? DBNull.Value;
+            _texts[6].Value = (object?)e.UserAgent ?? DBNull.Value;
+            await _command.ExecuteNonQueryAsync();
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await _command.DisposeAsync();
+            await _connection.DisposeAsync();
+        }
+
+        private static void Json(NpgsqlParameter parameter, RawJson value) =>
+            parameter.Value = value.IsNull ? DBNull.Value : value.Utf8.ToArray();
+    }
 
     private sealed class Config : BenchmarkConfig
     {
         public Config()
-            : base(warmupCount: 1, iterationCount: 3)
+            : base(warmupCount: 1, iterationCount: 5)
         {
         }
+    }
+}
+
+/// <summary>
+/// Several batches written at once, each with its own COPY and transaction on its own connection, as the spool consumer
+/// does with <c>MaxInFlight</c> above 1, against as many raw COPYs at once. One operation is <see cref="InFlight"/>
+/// batches of <see cref="BatchSize"/> events (the events/s column counts them all).
+/// </summary>
+[Config(typeof(Config))]
+[MemoryDiagnoser]
+public class PostgreSqlInFlightBenchmarks : PostgreSqlBenchmarkBase
+{
+    [Params(1000)]
+    public override int BatchSize { get => base.BatchSize; set => base.BatchSize = value; }
+
+    [Params(1, 2, 4, 8)]
+    public int InFlight { get; set; }
+
+    /// <summary><see cref="InFlight"/> sink writes started together.</summary>
+    [Benchmark]
+    public async Task SinkWritesInFlight()
+    {
+        var writes = new Task[InFlight];
+        for (var i = 0; i < writes.Length; i++)
+        {
+            var batch = NextBatch();
+            writes[i] = Task.Run(() => Sink.WriteAsync(batch, CancellationToken.None).AsTask());
+        }
+
+        await Task.WhenAll(writes);
+    }
+
+    /// <summary><see cref="InFlight"/> bare COPYs of as many batches into the same table at once: the ceiling.</summary>
+    [Benchmark]
+    public async Task RawCopiesInFlight()
+    {
+        var copies = new Task[InFlight];
+        for (var i = 0; i < copies.Length; i++)
+        {
+            var events = NextBatch().Events;
+            copies[i] = Task.Run(async () =>
+            {
+                await using var connection = await DataSource.OpenConnectionAsync();
+                await PostgreSqlEventWriter.CopyAsync(connection, CopyIntoEvents, events, 0, events.Count, CancellationToken.None);
+            });
+        }
+
+        await Task.WhenAll(copies);
+    }
+
+    private sealed class Config : BenchmarkConfig
+    {
+        public Config()
+            : base(warmupCount: 3, iterationCount: 10)
+        {
+        }
+    }
+}
+
+/// <summary>
+/// The spool consumer of the PostgreSQL sink at its default settings, delivering a backlog: <see cref="BatchSize"/>
+/// events in requests of 10, accepted (fsynced in the spool) before the consumer starts, as after an outage or under a
+/// load it cannot keep up with. One operation is the whole backlog, from the consumer's start until its cursor has
+/// passed the last record; the sink's batches are what is waiting, up to its <c>MaxBatchEvents</c>, and
+/// <see cref="MaxInFlight"/> of them are written at once (the default is 4).
+/// </summary>
+[Config(typeof(Config))]
+[MemoryDiagnoser]
+public class PostgreSqlConsumerBenchmarks : PostgreSqlBenchmarkBase
+{
+    private const int EventsPerRequest = 10;
+
+    private TempFolder? _storage;
+    private ServiceProvider? _collector;
+    private EventBatcher? _batcher;
+    private long _end;
+
+    [Params(50_000)]
+    public override int BatchSize { get => base.BatchSize; set => base.BatchSize = value; }
+
+    [Params(1, 2, 4, 8)]
+    public int MaxInFlight { get; set; }
+
+    [IterationSetup]
+    public void WriteBacklog()
+    {
+        _storage = new TempFolder();
+        var events = NextBatch().Events;
+        var spoolPath = Path.Combine(_storage.Path, SpoolOptions.DefaultFolderName);
+        using var meters = new NoMeters();
+        var names = EventBatcher.ConsumerNames([Sink]).Append(EventBatcher.AuditConsumerName).ToArray();
+        var spool = WriteAheadSpool.Open(
+            spoolPath, new SpoolOptions { MinFreeDiskBytes = 0 }, names, TimeProvider.System,
+            new SpoolMetrics(new CollectorMetrics(meters)), NullLogger.Instance);
+        SpoolAppendResult last = default;
+        for (var i = 0; i < events.Count; i += EventsPerRequest)
+        {
+            last = spool.Append(SpoolEventCodec.Encode([.. events.Skip(i).Take(EventsPerRequest)], audit: null));
+        }
+
+        last.Durable.GetAwaiter().GetResult();
+        _end = last.EndPosition;
+        spool.DisposeAsync().AsTask().GetAwaiter().GetResult();
+
+        // The collector as a host would build it, on that spool, with the sink's defaults but MaxInFlight.
+        var services = new ServiceCollection();
+        services.AddEvothesisCollector(o => o.Storage.Path = _storage.Path)
+            .AddPostgreSqlSink(ConnectionString, o => o.MaxInFlight = MaxInFlight);
+        _collector = services.BuildServiceProvider();
+        _batcher = _collector.GetRequiredService<EventBatcher>();
+    }
+
+    [Benchmark]
+    public async Task SpoolConsumer()
+    {
+        var consumer = _batcher!.Consumers[0];
+        var passed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        consumer.CommittedTo += (_, position) =>
+        {
+            if (position >= _end)
+            {
+                passed.TrySetResult();
+            }
+        };
+        _batcher.Start();
+        await passed.Task.WaitAsync(TimeSpan.FromMinutes(5));
+    }
+
+    [IterationCleanup]
+    public void StopCollector()
+    {
+        _collector!.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        _storage!.Dispose();
+    }
+
+    private sealed class Config : BenchmarkConfig
+    {
+        public Config()
+            : base(warmupCount: 1, iterationCount: 5, invocationCount: 1)
+        {
+        }
+    }
+
+    private sealed class NoMeters : System.Diagnostics.Metrics.IMeterFactory
+    {
+        private readonly List<System.Diagnostics.Metrics.Meter> _meters = [];
+
+        public System.Diagnostics.Metrics.Meter Create(System.Diagnostics.Metrics.MeterOptions options)
+        {
+            var meter = new System.Diagnostics.Metrics.Meter(options);
+            _meters.Add(meter);
+            return meter;
+        }
+
+        public void Dispose() => _meters.ForEach(m => m.Dispose());
+    }
+
+    private sealed class TempFolder : IDisposable
+    {
+        public string Path { get; } = Directory.CreateTempSubdirectory("evothesis-bench-").FullName;
+
+        public void Dispose() => Directory.Delete(Path, recursive: true);
     }
 }
 
@@ -194,19 +427,20 @@ public abstract class PostgreSqlBenchmarkBase
     private string _adminConnectionString = "";
     private string _database = "";
     private ServiceProvider _services = null!;
-    private ServiceProvider _twoConnectionServices = null!;
     private protected PostgreSqlEventSink Sink { get; private set; } = null!;
-    private protected PostgreSqlEventSink TwoConnectionSink { get; private set; } = null!;
     private protected PostgreSqlEventWriter Writer { get; private set; } = null!;
     protected NpgsqlDataSource DataSource { get; private set; } = null!;
+
+    /// <summary>Gets the connection string of the case's database.</summary>
+    protected string ConnectionString { get; private set; } = "";
     protected string Insert { get; private set; } = "";
     protected string CopyIntoEvents { get; private set; } = "";
     protected string CopyIntoPlain { get; private set; } = "";
     protected EventBatch StoredBatch { get; private set; } = null!;
     private long _next;
 
-    [Params(1, 10, 100, 500, 1000, 5000)]
-    public int BatchSize { get; set; }
+    /// <summary>Gets or sets the events per operation; each suite names its values with <c>[Params]</c> on its override.</summary>
+    public virtual int BatchSize { get; set; }
 
     [GlobalSetup]
     public async Task SetupAsync()
@@ -230,19 +464,15 @@ public abstract class PostgreSqlBenchmarkBase
         }
 
         var connectionString = new NpgsqlConnectionStringBuilder(_adminConnectionString) { Database = _database }.ConnectionString;
+        ConnectionString = connectionString;
         var services = new ServiceCollection();
         services.AddEvothesisCollector().AddPostgreSqlSink(connectionString);
         _services = services.BuildServiceProvider();
         Sink = _services.GetServices<IEventSink>().OfType<PostgreSqlEventSink>().Single();
         var schema = _services.GetRequiredService<PostgreSqlSchemaManager>();
         await schema.MaintainAsync(CancellationToken.None);
-        var options = _services.GetRequiredService<Microsoft.Extensions.Options.IOptions<PostgreSqlSinkOptions>>().Value;
-        Writer = new PostgreSqlEventWriter(schema.Schema, options.WriteConnections, options.MinEventsPerConnection);
+        Writer = new PostgreSqlEventWriter(schema.Schema);
         DataSource = _services.GetRequiredService<PostgreSqlConnectionSource>().DataSource;
-        var two = new ServiceCollection();
-        two.AddEvothesisCollector().AddPostgreSqlSink(connectionString, o => o.WriteConnections = 2);
-        _twoConnectionServices = two.BuildServiceProvider();
-        TwoConnectionSink = _twoConnectionServices.GetServices<IEventSink>().OfType<PostgreSqlEventSink>().Single();
 
         // The same table without the idempotency keys: no primary key, no unique index per partition.
         var today = PostgreSqlSchema.DayOf(DateTimeOffset.UtcNow);
@@ -265,7 +495,6 @@ public abstract class PostgreSqlBenchmarkBase
     public async Task CleanupAsync()
     {
         await _services.DisposeAsync();
-        await _twoConnectionServices.DisposeAsync();
         NpgsqlConnection.ClearAllPools();
         if (_server is not null)
         {
@@ -286,7 +515,8 @@ public abstract class PostgreSqlBenchmarkBase
     }
 
     // New events for every operation, as new requests bring: fresh ids and eventIds, shared payloads. The shape is
-    // what the tracking script sends: a UUID eventId and sessionId (20 events per session), page_data with url,
+    // what the tracking script sends: a UUIDv7 eventId (made when the event happened), a UUID sessionId (20 events per
+    // session), page_data with url,
     // path, title and referrer, event_data on every event (the pageview's viewport and language, a click's element,
     // a scroll depth), consent "granted" on half of the events (the script sends it only once the visitor granted
     // it), no custom fields (sent only when the page configures custom_fields), and the hashed IP of a gdpr client.
@@ -302,7 +532,7 @@ public abstract class PostgreSqlBenchmarkBase
             events[i] = new CollectedEvent
             {
                 Id = Guid.CreateVersion7(now),
-                EventId = Guid.NewGuid().ToString(),
+                EventId = Guid.CreateVersion7(now.AddMilliseconds(-850)).ToString(),
                 EventType = kind switch { 0 => "click", 1 => "scroll", _ => "pageview" },
                 ClientId = (n % 3) == 0 ? "client_acme_corp" : "client_test",
                 SiteId = "shop.acme.com",
@@ -346,20 +576,34 @@ public abstract class PostgreSqlBenchmarkBase
     /// <summary>The PostgreSQL benchmarks' job; <c>EVOTHESIS_BENCH_QUICK=1</c> makes it a one-iteration smoke run.</summary>
     protected class BenchmarkConfig : ManualConfig
     {
-        protected BenchmarkConfig(int warmupCount, int iterationCount)
+        protected BenchmarkConfig(int warmupCount, int iterationCount, int? invocationCount = null)
         {
             var quick = Environment.GetEnvironmentVariable("EVOTHESIS_BENCH_QUICK") == "1";
-            AddJob(quick
-                ? Job.Dry.WithId("PostgreSql")
+            var job = quick
+                ? Job.Dry
                 : Job.Default
                     .WithWarmupCount(warmupCount)
                     .WithIterationCount(iterationCount)
-                    .WithIterationTime(Perfolizer.Horology.TimeInterval.FromMilliseconds(300))
-                    .WithId("PostgreSql"));
+                    .WithIterationTime(Perfolizer.Horology.TimeInterval.FromMilliseconds(300));
+
+            // An operation that needs its own set-up ([IterationSetup]) runs once per iteration.
+            if (invocationCount is { } invocations)
+            {
+                job = job.WithInvocationCount(invocations).WithUnrollFactor(1);
+            }
+
+            AddJob(job.WithId("PostgreSql"));
             AddColumn(new EventsPerSecondColumn(), new AllocatedPerEventColumn());
             AddExporter(JsonExporter.Full);
             WithOrderer(new BenchmarkDotNet.Order.DefaultOrderer(BenchmarkDotNet.Order.SummaryOrderPolicy.Declared));
         }
+    }
+
+    // BatchSize events per batch, times the batches one operation writes at once (InFlight) where a suite has them.
+    private static double EventsPerOperation(BenchmarkCase benchmarkCase)
+    {
+        var events = (double)(int)benchmarkCase.Parameters["BatchSize"];
+        return benchmarkCase.Parameters.Items.Any(p => p.Name == "InFlight") ? events * (int)benchmarkCase.Parameters["InFlight"] : events;
     }
 
     private sealed class EventsPerSecondColumn : IColumn
@@ -390,8 +634,7 @@ public abstract class PostgreSqlBenchmarkBase
                 return "NA";
             }
 
-            var batch = (int)benchmarkCase.Parameters["BatchSize"];
-            return (batch / (statistics.Mean / 1e9)).ToString("N0", CultureInfo.InvariantCulture);
+            return (EventsPerOperation(benchmarkCase) / (statistics.Mean / 1e9)).ToString("N0", CultureInfo.InvariantCulture);
         }
 
         public bool IsAvailable(Summary summary) => true;
@@ -428,8 +671,7 @@ public abstract class PostgreSqlBenchmarkBase
             }
 
             var bytes = report.GcStats.GetBytesAllocatedPerOperation(benchmarkCase);
-            var batch = (int)benchmarkCase.Parameters["BatchSize"];
-            return bytes is null ? "NA" : (bytes.Value / (double)batch).ToString("N0", CultureInfo.InvariantCulture) + " B";
+            return bytes is null ? "NA" : (bytes.Value / EventsPerOperation(benchmarkCase)).ToString("N0", CultureInfo.InvariantCulture) + " B";
         }
 
         public bool IsAvailable(Summary summary) => true;

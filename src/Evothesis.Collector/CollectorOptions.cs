@@ -6,6 +6,7 @@ using Evothesis.Collector.Ingestion;
 using Evothesis.Collector.Privacy;
 using Evothesis.Collector.Privacy.Internal;
 using Evothesis.Collector.Sinks.ObjectStorage;
+using Evothesis.Collector.Sinks.ObjectStorage.Internal;
 using Evothesis.Collector.Spool;
 using Evothesis.Collector.Spool.Internal;
 using Microsoft.Extensions.Options;
@@ -124,6 +125,8 @@ internal sealed class CollectorOptionsValidator : IValidateOptions<CollectorOpti
         {
             failures.Add("Evothesis:Storage:Path must not be empty.");
         }
+
+        ObjectLimits.AddFailures(failures, "Evothesis:Storage", ObjectLimits.For(options.Storage));
 
         ValidateAuthorization(failures, options.Authorization);
         SpoolOptionsValidator.AddFailures(failures, options.Spool, "Evothesis:Spool");

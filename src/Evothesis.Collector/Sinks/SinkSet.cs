@@ -39,7 +39,8 @@ internal sealed class SinkSet
                 warnAboutDedicatedBuckets: true,
                 s3.MaxConcurrentUploads,
                 metrics,
-                logger));
+                logger,
+                ObjectLimits.For(s3)));
         }
 
         if (sinks.Count == 0)
@@ -52,7 +53,8 @@ internal sealed class SinkSet
                 warnAboutDedicatedBuckets: true,
                 maxConcurrentUploads: 1,
                 metrics,
-                logger));
+                logger,
+                ObjectLimits.For(options.Value.Storage)));
         }
 
         if (stores.BackupBucket is { } backupBucket)
@@ -66,7 +68,8 @@ internal sealed class SinkSet
                 warnAboutDedicatedBuckets: false,
                 s3.MaxConcurrentUploads,
                 metrics,
-                logger));
+                logger,
+                ObjectLimits.For(s3)));
         }
 
         Sinks = [.. sinks];

@@ -1,3 +1,5 @@
+using Evothesis.Collector.Batching;
+using Evothesis.Collector.Batching.Internal;
 using Evothesis.Collector.Sinks;
 using Evothesis.Collector.Tests.Support;
 using Microsoft.Extensions.Configuration;
@@ -43,7 +45,40 @@ public sealed class SinkSetTests
         Names(new(), registered: new InMemoryEventSink()).Should().Equal("memory");
     }
 
-    private static List<string> Names(Dictionary<string, string?> settings, InMemoryEventSink? registered = null)
+    [Test]
+    public void Sinks_ObjectStores_NameTheirObjectLimitsAsTheirDeliveryPolicy()
+    {
+        var settings = new Dictionary<string, string?>
+        {
+            ["CLIENT_S3_BUCKET"] = "lake",
+            ["BACKUP_S3_BUCKET"] = "copies",
+            ["Evothesis:S3:ObjectMaxBytes"] = "2097152",
+            ["Evothesis:S3:ObjectMaxAge"] = "00:00:45",
+        };
+        var batching = new BatchingOptions();
+
+        var policies = Sinks(settings).Select(s => ((IDeliveryPolicySource)s).GetDeliveryPolicy(batching)).ToList();
+
+        policies.Should().HaveCount(2).And.OnlyContain(p => p == new DeliveryPolicy(100_000, 2097152, TimeSpan.FromSeconds(45), 1));
+    }
+
+    [Test]
+    public void Sinks_LocalFolder_ClosesFilesSoonerThanTheBucketsByDefault()
+    {
+        var local = (IDeliveryPolicySource)Sinks(new()).Single();
+        var bucket = (IDeliveryPolicySource)Sinks(new() { ["CLIENT_S3_BUCKET"] = "lake" }).Single();
+
+        var localPolicy = local.GetDeliveryPolicy(new BatchingOptions());
+        var bucketPolicy = bucket.GetDeliveryPolicy(new BatchingOptions());
+
+        localPolicy.Should().Be(new DeliveryPolicy(100_000, 4L * 1024 * 1024, TimeSpan.FromSeconds(1), 1));
+        bucketPolicy.Should().Be(new DeliveryPolicy(100_000, 16L * 1024 * 1024, TimeSpan.FromSeconds(30), 1));
+    }
+
+    private static List<string> Names(Dictionary<string, string?> settings, InMemoryEventSink? registered = null) =>
+        Sinks(settings, registered).Select(s => s.Name).ToList();
+
+    private static List<IEventSink> Sinks(Dictionary<string, string?> settings, InMemoryEventSink? registered = null)
     {
         // A region, so the S3 client can be built without an AWS profile on the machine.
         var root = new ConfigurationBuilder().AddInMemoryCollection(settings.Append(new("AWS_REGION", "eu-west-1"))).Build();
@@ -56,6 +91,6 @@ public sealed class SinkSetTests
         }
 
         using var provider = services.BuildServiceProvider();
-        return provider.GetRequiredService<SinkSet>().Sinks.Select(s => s.Name).ToList();
+        return [.. provider.GetRequiredService<SinkSet>().Sinks];
     }
 }

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.IO.Compression;
 using System.Net;
@@ -25,7 +24,6 @@ namespace Evothesis.Collector.Tests.Spool;
 public sealed class SpoolProcessTests
 {
     private const string ClientId = "client_test";
-    private const int Senders = 16;
 
     private const int KillRounds = 3;
 
@@ -48,12 +46,12 @@ public sealed class SpoolProcessTests
 
         // Several kills: each one a chance to catch an acknowledgement given before the spool had the events, and every
         // start but the first redelivers what the consumers had not written down while new requests arrive.
-        var ledger = new Ledger();
+        var ledger = new CollectLedger();
         for (var round = 0; round < KillRounds; round++)
         {
             using (var stop = new CancellationTokenSource())
             {
-                var load = SendAsync(host, ledger, $"k{round}", stop.Token);
+                var load = CollectLoad.SendAsync(host, ledger, $"k{round}", stop.Token);
                 await Task.Delay(LoadDuration / KillRounds, cancellationToken);
 
                 // Mid-run: requests in flight lose their connection, some with their events fsynced and unanswered.
@@ -68,9 +66,9 @@ public sealed class SpoolProcessTests
 
         var stored = await WaitForDrainAsync(ledger.Acknowledged, cancellationToken);
 
-        Report(ledger, stored);
+        ledger.Report(stored);
         ledger.Acknowledged.Count.Should().BeGreaterThan(500, "the load ran long enough to kill it mid-run");
-        ShouldHoldEveryAcknowledgedEventOnce(ledger, stored);
+        ledger.ShouldHoldEveryAcknowledgedEventOnce(stored);
         (await host.HealthAsync(cancellationToken)).Should().Be(HttpStatusCode.OK);
     }
 
@@ -80,11 +78,11 @@ public sealed class SpoolProcessTests
         await using var host = new SampleProcess(_storage.Path, new Dictionary<string, string?> { ["Evothesis:Batching:AckMode"] = "Durable" });
         await host.StartAsync(cancellationToken);
 
-        var ledger = new Ledger();
+        var ledger = new CollectLedger();
         int exitCode;
         using (var stop = new CancellationTokenSource())
         {
-            var load = SendAsync(host, ledger, "t", stop.Token);
+            var load = CollectLoad.SendAsync(host, ledger, "t", stop.Token);
             await Task.Delay(LoadDuration / 2, cancellationToken);
 
             // Requests keep coming while the host stops: it answers what it accepted, refuses the rest, and exits.
@@ -97,11 +95,11 @@ public sealed class SpoolProcessTests
         await host.StartAsync(cancellationToken);
         var stored = await WaitForDrainAsync(ledger.Acknowledged, cancellationToken);
 
-        Report(ledger, stored);
+        ledger.Report(stored);
         TestContext.Out.WriteLine($"stored when the first process exited: {storedAtExit.Count}, delivered by the next start: {stored.Count - storedAtExit.Count}");
         exitCode.Should().Be(0, host.Output);
         ledger.Acknowledged.Count.Should().BeGreaterThan(500, "the load ran long enough to stop it mid-run");
-        ShouldHoldEveryAcknowledgedEventOnce(ledger, stored);
+        ledger.ShouldHoldEveryAcknowledgedEventOnce(stored);
         ledger.Statuses.Keys.Should().OnlyContain(
             s => s == (int)HttpStatusCode.Accepted || s == (int)HttpStatusCode.ServiceUnavailable,
             "a stopping host answers what it accepted with 202 and refuses the rest with 503");
@@ -145,7 +143,7 @@ public sealed class SpoolProcessTests
         // The spool goes on after the cut: a new request is stored with the whole records.
         using (var client = new HttpClient { BaseAddress = host.BaseAddress })
         {
-            using var response = await client.SendAsync(CollectRequest(["torn-after"]), cancellationToken);
+            using var response = await client.SendAsync(CollectLoad.Request(["torn-after"]), cancellationToken);
             response.StatusCode.Should().Be(HttpStatusCode.Accepted, await response.Content.ReadAsStringAsync(cancellationToken));
         }
 
@@ -177,10 +175,10 @@ public sealed class SpoolProcessTests
         });
         await host.StartAsync(cancellationToken);
 
-        var ledger = new Ledger { Padding = new string('p', 6000) };
+        var ledger = new CollectLedger { Padding = new string('p', 6000) };
         using (var stop = new CancellationTokenSource())
         {
-            var load = SendAsync(host, ledger, "f", stop.Token, senders: 4);
+            var load = CollectLoad.SendAsync(host, ledger, "f", stop.Token, senders: 4);
             await Task.Delay(TimeSpan.FromSeconds(3), cancellationToken);
             await stop.CancelAsync();
             await load;
@@ -188,13 +186,13 @@ public sealed class SpoolProcessTests
 
         var stored = await WaitForDrainAsync(ledger.Acknowledged, cancellationToken);
 
-        Report(ledger, stored);
+        ledger.Report(stored);
         ledger.Failed.Should().Be(0, "the host stayed up");
         ledger.Statuses.Keys.Should().BeEquivalentTo(new[] { (int)HttpStatusCode.Accepted, (int)HttpStatusCode.ServiceUnavailable });
         ledger.RefusalsWithoutRetryAfter.Should().Be(0);
         ledger.RefusalTypes.Keys.Should().Equal(ProblemTypes.QueueFull);
         ledger.AcceptedAfterRefusal.Should().BeTrue("the next housekeeping tick deletes the segments every consumer has");
-        ShouldHoldEveryAcknowledgedEventOnce(ledger, stored);
+        ledger.ShouldHoldEveryAcknowledgedEventOnce(stored);
     }
 
     [Test]
@@ -213,7 +211,7 @@ public sealed class SpoolProcessTests
         using var client = new HttpClient { BaseAddress = host.BaseAddress };
         for (var i = 0; i < 3; i++)
         {
-            using var response = await client.SendAsync(CollectRequest([$"unwritable-{i}"]), cancellationToken);
+            using var response = await client.SendAsync(CollectLoad.Request([$"unwritable-{i}"]), cancellationToken);
             var body = await response.Content.ReadAsStringAsync(cancellationToken);
             response.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable, body);
             response.Content.Headers.ContentType!.MediaType.Should().Be("application/problem+json");
@@ -227,29 +225,6 @@ public sealed class SpoolProcessTests
         (await host.HealthAsync(cancellationToken)).Should().Be(HttpStatusCode.ServiceUnavailable, "the spool reports itself unhealthy");
         ReadStoredEventIds().Should().BeEmpty();
         host.Output.Should().Contain("could not be opened");
-    }
-
-    private static void ShouldHoldEveryAcknowledgedEventOnce(Ledger ledger, IReadOnlyList<string> stored)
-    {
-        var counts = stored.CountBy(id => id).ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal);
-        var sent = ledger.Sent;
-        counts.Where(p => p.Value > 1).Select(p => p.Key).Should().BeEmpty("no event is stored twice");
-        ledger.Acknowledged.Where(id => !counts.ContainsKey(id)).Should().BeEmpty("every acknowledged event is stored");
-        counts.Keys.Where(id => !sent.Contains(id)).Should().BeEmpty("only events that were sent are stored");
-        ledger.PartialAcknowledgements.Should().Be(0, "every event of the test's requests is valid");
-    }
-
-    private static void Report(Ledger ledger, List<string> stored)
-    {
-        var distinct = stored.ToHashSet(StringComparer.Ordinal);
-        var acknowledged = ledger.Acknowledged;
-        TestContext.Out.WriteLine(
-            $"sent: {ledger.Sent.Count}, acknowledged: {acknowledged.Count}, stored: {stored.Count} ({distinct.Count} distinct), " +
-            $"duplicates: {stored.Count - distinct.Count}, acknowledged and missing: {acknowledged.Count(id => !distinct.Contains(id))}, " +
-            $"stored without acknowledgement: {distinct.Count(id => !acknowledged.Contains(id))}");
-        TestContext.Out.WriteLine(
-            $"requests: {ledger.Requests}, statuses: {string.Join(", ", ledger.Statuses.OrderBy(s => s.Key).Select(s => $"{s.Key}={s.Value}"))}, " +
-            $"failed: {ledger.Failed}");
     }
 
     // Until the stored events stop changing for a second, holding every expected event (or for three seconds without).
@@ -309,47 +284,6 @@ public sealed class SpoolProcessTests
         return ids;
     }
 
-    // Senders posting batches of 1 to 4 events with unique eventIds until stopped; each request's outcome is recorded.
-    private static async Task SendAsync(SampleProcess host, Ledger ledger, string prefix, CancellationToken stop, int senders = Senders)
-    {
-        using var client = new HttpClient { BaseAddress = host.BaseAddress, Timeout = TimeSpan.FromSeconds(15) };
-        var tasks = Enumerable.Range(0, senders).Select(sender => Task.Run(async () =>
-        {
-            for (var n = 0; !stop.IsCancellationRequested; n++)
-            {
-                var ids = Enumerable.Range(0, (n % 4) + 1).Select(i => $"{prefix}-{sender}-{n}-{i}").ToArray();
-                ledger.Send(ids);
-                try
-                {
-                    // Not cancelled by the test: a request in flight ends with its answer or with the process.
-                    using var response = await client.SendAsync(CollectRequest(ids, ledger.Padding), CancellationToken.None);
-                    var body = await response.Content.ReadAsStringAsync(CancellationToken.None);
-                    ledger.Answered(ids, response, body);
-                }
-                catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or IOException)
-                {
-                    ledger.Fail();
-                    await Task.Delay(20, CancellationToken.None);
-                }
-            }
-        }));
-        await Task.WhenAll(tasks);
-    }
-
-    private static HttpRequestMessage CollectRequest(IReadOnlyList<string> eventIds, string? padding = null)
-    {
-        var events = string.Join(",", eventIds.Select(id =>
-            padding is null
-                ? $$"""{"eventType":"pageview","eventId":"{{id}}"}"""
-                : $$$"""{"eventType":"pageview","eventId":"{{{id}}}","event_data":{"padding":"{{{padding}}}"}}"""));
-        var request = new HttpRequestMessage(HttpMethod.Post, "collect")
-        {
-            Content = new StringContent($$"""{"eventType":"batch","events":[{{events}}]}""", Encoding.UTF8, "application/json"),
-        };
-        request.Headers.Add("Origin", "http://localhost");
-        return request;
-    }
-
     // Writes a spool as the host would, one append per request, in 4 KiB segments; returns each record's span and events.
     private static async Task<List<WrittenRecord>> WriteSpoolAsync(string path, int requests, int eventsPerRequest, CancellationToken cancellationToken)
     {
@@ -380,88 +314,4 @@ public sealed class SpoolProcessTests
     }
 
     private sealed record WrittenRecord(long Position, long End, IReadOnlyList<string> EventIds);
-
-    /// <summary>What the senders sent and how each request was answered; thread-safe.</summary>
-    private sealed class Ledger
-    {
-        private readonly ConcurrentDictionary<string, byte> _sent = new(StringComparer.Ordinal);
-        private readonly ConcurrentDictionary<string, byte> _acknowledged = new(StringComparer.Ordinal);
-        private int _requests;
-        private int _failed;
-        private int _partial;
-        private int _refusalsWithoutRetryAfter;
-        private int _refused;
-        private volatile bool _acceptedAfterRefusal;
-
-        /// <summary>Gets or sets a string added to every event, to make requests larger.</summary>
-        public string? Padding { get; init; }
-
-        /// <summary>Gets a snapshot of the eventIds sent.</summary>
-        public HashSet<string> Sent => _sent.Keys.ToHashSet(StringComparer.Ordinal);
-
-        /// <summary>Gets a snapshot of the eventIds whose request got a 2xx.</summary>
-        public HashSet<string> Acknowledged => _acknowledged.Keys.ToHashSet(StringComparer.Ordinal);
-
-        public ConcurrentDictionary<int, int> Statuses { get; } = new();
-
-        public ConcurrentDictionary<string, int> RefusalTypes { get; } = new(StringComparer.Ordinal);
-
-        public int Requests => Volatile.Read(ref _requests);
-
-        /// <summary>Gets the requests that ended without an answer (connection refused or reset, timeout).</summary>
-        public int Failed => Volatile.Read(ref _failed);
-
-        public int PartialAcknowledgements => Volatile.Read(ref _partial);
-
-        public int RefusalsWithoutRetryAfter => Volatile.Read(ref _refusalsWithoutRetryAfter);
-
-        public bool AcceptedAfterRefusal => _acceptedAfterRefusal;
-
-        public void Send(IEnumerable<string> ids)
-        {
-            Interlocked.Increment(ref _requests);
-            foreach (var id in ids)
-            {
-                _sent.TryAdd(id, 0);
-            }
-        }
-
-        public void Answered(string[] ids, HttpResponseMessage response, string body)
-        {
-            var status = (int)response.StatusCode;
-            Statuses.AddOrUpdate(status, 1, (_, n) => n + 1);
-            if (response.IsSuccessStatusCode)
-            {
-                foreach (var id in ids)
-                {
-                    _acknowledged.TryAdd(id, 0);
-                }
-
-                if (JsonDocument.Parse(body).RootElement.GetProperty("accepted").GetInt32() != ids.Length)
-                {
-                    Interlocked.Increment(ref _partial);
-                }
-
-                if (Volatile.Read(ref _refused) > 0)
-                {
-                    _acceptedAfterRefusal = true;
-                }
-
-                return;
-            }
-
-            Interlocked.Increment(ref _refused);
-            if (response.Headers.RetryAfter is null)
-            {
-                Interlocked.Increment(ref _refusalsWithoutRetryAfter);
-            }
-
-            var type = body.Length > 0 && body[0] == '{' && JsonDocument.Parse(body).RootElement.TryGetProperty("type", out var t)
-                ? t.GetString() ?? "(null)"
-                : "(none)";
-            RefusalTypes.AddOrUpdate(type, 1, (_, n) => n + 1);
-        }
-
-        public void Fail() => Interlocked.Increment(ref _failed);
-    }
 }

@@ -26,6 +26,7 @@ public sealed class CollectorApplication : WebApplicationFactory<Program>
         // deliver at once too (no batching delay), and a test that reads them waits with Deliveries.AllSinksAsync.
         _settings["Evothesis:Batching:AckMode"] = "Committed";
         _settings["Evothesis:Batching:DeliveryDelay"] = "00:00:00";
+        _settings["Evothesis:S3:ObjectMaxAge"] = "00:00:00";
     }
 
     /// <summary>Gets the folder the embedded file sink writes to.</summary>

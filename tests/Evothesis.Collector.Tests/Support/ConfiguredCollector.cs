@@ -55,8 +55,10 @@ public sealed class ConfiguredCollector : IAsyncDisposable
         // Deliveries.AllSinksAsync). Tests of the default (answered from the spool) set Durable.
         settings.TryAdd("Evothesis:Batching:AckMode", "Committed");
 
-        // The clock is fake: a sink's pause between small batches would never end.
+        // The clock is fake: a sink's pause between small batches, or an object waiting for more events, would never end.
         settings.TryAdd("Evothesis:Batching:DeliveryDelay", "00:00:00");
+        settings.TryAdd("Evothesis:S3:ObjectMaxAge", "00:00:00");
+        settings.TryAdd("Evothesis:Storage:ObjectMaxAge", "00:00:00");
         var root = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
 
         var time = new FakeTimeProvider(now);

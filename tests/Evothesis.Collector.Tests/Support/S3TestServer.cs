@@ -20,17 +20,21 @@ public sealed class S3TestServer : IAsyncDisposable
     private static readonly object SharedLock = new();
     private static Task<S3TestServer>? s_shared;
 
-    private readonly Process _process;
+    private readonly string _node;
+    private readonly string _script;
     private readonly string _dataPath;
     private readonly StringBuilder _output;
+    private Process _process;
 
-    private S3TestServer(Process process, int port, string dataPath, StringBuilder output)
+    private S3TestServer(string node, string script, int port, string dataPath, StringBuilder output)
     {
-        _process = process;
+        _node = node;
+        _script = script;
         _dataPath = dataPath;
         _output = output;
         Port = port;
         ServiceUrl = $"http://127.0.0.1:{port}";
+        _process = Launch();
     }
 
     public int Port { get; }
@@ -81,26 +85,7 @@ public sealed class S3TestServer : IAsyncDisposable
         {
             var port = GetFreePort();
             var dataPath = Directory.CreateTempSubdirectory("evothesis-s3rver-").FullName;
-            var output = new StringBuilder();
-            var process = new Process
-            {
-                StartInfo = new ProcessStartInfo(node)
-                {
-                    // s3rver 3.7.1 signs ListObjectsV2 continuation tokens with DES, which OpenSSL 3 (Node 17+)
-                    // only offers through its legacy provider: without it every truncated listing fails with a 500.
-                    ArgumentList = { "--openssl-legacy-provider", script, "-d", dataPath, "-a", "127.0.0.1", "-p", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--silent" },
-                    RedirectStandardOutput = true,
-                    RedirectStandardError = true,
-                    UseShellExecute = false,
-                },
-            };
-            process.OutputDataReceived += (_, e) => Append(output, e.Data);
-            process.ErrorDataReceived += (_, e) => Append(output, e.Data);
-            process.Start();
-            process.BeginOutputReadLine();
-            process.BeginErrorReadLine();
-
-            var server = new S3TestServer(process, port, dataPath, output);
+            var server = new S3TestServer(node, script, port, dataPath, new StringBuilder());
             if (await server.WaitUntilAnsweringAsync(TimeSpan.FromSeconds(20)))
             {
                 return server;
@@ -113,7 +98,6 @@ public sealed class S3TestServer : IAsyncDisposable
         throw new InvalidOperationException($"s3rver did not start ({script}):{Environment.NewLine}{failures}");
     }
 
-    /// <summary>An S3 client for the server, configured as an S3-compatible endpoint (path style, us-east-1 signing).</summary>
     /// <summary>
     /// The configuration that points the collector (or the replay tool) at this server: the endpoint, the credentials,
     /// and the buckets given.
@@ -139,6 +123,7 @@ public sealed class S3TestServer : IAsyncDisposable
         return settings;
     }
 
+    /// <summary>An S3 client for the server, configured as an S3-compatible endpoint (path style, us-east-1 signing).</summary>
     public AmazonS3Client CreateClient(string accessKey = AccessKey, string secretKey = SecretKey) =>
         new(accessKey, secretKey, new AmazonS3Config
         {
@@ -146,6 +131,31 @@ public sealed class S3TestServer : IAsyncDisposable
             ForcePathStyle = true,
             AuthenticationRegion = "us-east-1",
         });
+
+    /// <summary>
+    /// Stops the server as an outage would (its clients get "connection refused"), keeping its port and data folder for
+    /// <see cref="RestartAsync"/>. For a server of one's own (<see cref="StartAsync"/>), never the shared one.
+    /// </summary>
+    public async Task StopAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+    }
+
+    /// <summary>Starts the server again on the same port and data folder: the buckets and objects are still there.</summary>
+    public async Task RestartAsync()
+    {
+        await StopAsync();
+        _process.Dispose();
+        _process = Launch();
+        if (!await WaitUntilAnsweringAsync(TimeSpan.FromSeconds(20)))
+        {
+            throw new InvalidOperationException($"s3rver did not start again on port {Port}:{Environment.NewLine}{Output}");
+        }
+    }
 
     /// <summary>Creates a bucket with a unique name and returns the name.</summary>
     public async Task<string> CreateBucketAsync(string hint = "test")
@@ -227,6 +237,28 @@ public sealed class S3TestServer : IAsyncDisposable
             {
             }
         }
+    }
+
+    private Process Launch()
+    {
+        var process = new Process
+        {
+            StartInfo = new ProcessStartInfo(_node)
+            {
+                // s3rver 3.7.1 signs ListObjectsV2 continuation tokens with DES, which OpenSSL 3 (Node 17+)
+                // only offers through its legacy provider: without it every truncated listing fails with a 500.
+                ArgumentList = { "--openssl-legacy-provider", _script, "-d", _dataPath, "-a", "127.0.0.1", "-p", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--silent" },
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+                UseShellExecute = false,
+            },
+        };
+        process.OutputDataReceived += (_, e) => Append(_output, e.Data);
+        process.ErrorDataReceived += (_, e) => Append(_output, e.Data);
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
     }
 
     private async Task<bool> WaitUntilAnsweringAsync(TimeSpan budget)

@@ -34,6 +34,7 @@ public sealed class SampleHostFactory : WebApplicationFactory<Program>
         // deliver at once too (no batching delay), and a test that reads them waits with Deliveries.AllSinksAsync.
         builder.UseSetting("Evothesis:Batching:AckMode", "Committed");
         builder.UseSetting("Evothesis:Batching:DeliveryDelay", "00:00:00");
+        builder.UseSetting("Evothesis:S3:ObjectMaxAge", "00:00:00");
         foreach (var (key, value) in _settings)
         {
             builder.UseSetting(key, value);

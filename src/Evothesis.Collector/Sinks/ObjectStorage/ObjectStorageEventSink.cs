@@ -5,6 +5,8 @@ using System.IO.Compression;
 using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 using System.Text.Json;
+using Evothesis.Collector.Batching;
+using Evothesis.Collector.Batching.Internal;
 using Evothesis.Collector.Events;
 using Evothesis.Collector.Events.Internal;
 using Evothesis.Collector.Sinks.ObjectStorage.Internal;
@@ -25,13 +27,34 @@ namespace Evothesis.Collector.Sinks.ObjectStorage;
 /// in UTC.
 /// </para>
 /// <para>
-/// Keys are derived from the batch id, so a retried batch replaces its objects instead of duplicating them.
-/// A write succeeds only when every client's object is stored. When some clients' objects are stored and others
-/// not, it throws <see cref="ClientWriteException"/> naming the failed clients; when none is, the first failure.
+/// Keys are derived from the batch id, so a retried batch replaces its objects instead of duplicating them. Fed
+/// from the write-ahead spool, a batch's id and time are its first record's position and append time: a batch read
+/// again after a crash (holding the same records, or more when it was closed by age and more arrived since)
+/// replaces the objects of the first attempt.
+/// </para>
+/// <para>
+/// A write succeeds only when every client's object is stored. Failures are told apart:
+/// <list type="bullet">
+/// <item>A refusal for good — a bucket that does not exist, access denied, credentials refused — of a client's
+/// dedicated bucket or of the sink's own bucket: <see cref="ClientWriteException"/> naming the refused clients, with
+/// <see cref="ClientWriteException.IsPermanent"/> set (their requests are parked after
+/// <see cref="BatchingOptions.ParkAfterAttempts"/> attempts). When the sink's own bucket refuses every client of the
+/// batch, that is every client: the batch is parked as one, rather than tried request by request as an
+/// <see cref="EventsRejectedException"/> would have it, since every request would be refused alike.</item>
+/// <item>Anything else — the store unreachable, timeouts, 5xx, throttling, expired temporary credentials, and every
+/// failure of a local folder (a full disk, a permission fixed in place) — is transient: <see cref="ClientWriteException"/>
+/// without <see cref="ClientWriteException.IsPermanent"/> when other clients' objects were stored, otherwise the
+/// failure itself; the spool consumer retries it with backoff. A refusal and an outage in one batch are an outage.</item>
+/// </list>
 /// Writing the batch again replaces what was stored.
 /// </para>
+/// <para>
+/// Objects are closed by size or by age (<see cref="S3Options.ObjectMaxBytes"/>, <see cref="S3Options.ObjectMaxAge"/>;
+/// <see cref="StorageOptions"/> for the local folder): the sink names that policy to its spool consumer, with one batch
+/// in flight, as keys follow batch boundaries.
+/// </para>
 /// </remarks>
-public sealed class ObjectStorageEventSink : IEventSink
+public sealed class ObjectStorageEventSink : IEventSink, IDeliveryPolicySource
 {
     /// <summary>The media type of the objects.</summary>
     public const string ContentType = "application/x-ndjson";
@@ -49,11 +72,13 @@ public sealed class ObjectStorageEventSink : IEventSink
     private readonly int _maxConcurrentUploads;
     private readonly ObjectStorageMetrics? _metrics;
     private readonly ILogger _logger;
+    private readonly ObjectLimits _limits;
 
     // Dedicated buckets already reported as ignored, so the warning is logged once per bucket.
     private readonly ConcurrentDictionary<string, bool> _ignoredBuckets = new(StringComparer.Ordinal);
 
     /// <summary>Initializes a new instance of the <see cref="ObjectStorageEventSink"/> class.</summary>
+    /// <remarks>Objects are closed at the defaults of <see cref="S3Options.ObjectMaxBytes"/> and <see cref="S3Options.ObjectMaxAge"/>.</remarks>
     /// <param name="store">Where the objects go.</param>
     /// <param name="prefix">A key prefix, such as <c>events</c>; none by default.</param>
     public ObjectStorageEventSink(IObjectStore store, string? prefix = null)
@@ -69,6 +94,7 @@ public sealed class ObjectStorageEventSink : IEventSink
     /// <param name="maxConcurrentUploads">How many clients' objects are put at the same time.</param>
     /// <param name="metrics">The object-storage instruments.</param>
     /// <param name="logger">The logger.</param>
+    /// <param name="limits">When an object is closed; the defaults of <see cref="S3Options"/> when <see langword="null"/>.</param>
     internal ObjectStorageEventSink(
         IObjectStore store,
         string? prefix,
@@ -77,7 +103,8 @@ public sealed class ObjectStorageEventSink : IEventSink
         bool warnAboutDedicatedBuckets,
         int maxConcurrentUploads,
         ObjectStorageMetrics? metrics,
-        ILogger logger)
+        ILogger logger,
+        ObjectLimits? limits = null)
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxConcurrentUploads, 1);
@@ -89,6 +116,7 @@ public sealed class ObjectStorageEventSink : IEventSink
         _maxConcurrentUploads = maxConcurrentUploads;
         _metrics = metrics;
         _logger = logger;
+        _limits = limits ?? ObjectLimits.For(new S3Options());
     }
 
     /// <inheritdoc />
@@ -100,8 +128,21 @@ public sealed class ObjectStorageEventSink : IEventSink
     /// <summary>Gets the key prefix.</summary>
     public string? Prefix => _prefix;
 
+    /// <summary>Gets when an object is closed.</summary>
+    internal ObjectLimits Limits => _limits;
+
     /// <inheritdoc />
-    /// <exception cref="ClientWriteException">Some clients' objects were stored and others not.</exception>
+    DeliveryPolicy IDeliveryPolicySource.GetDeliveryPolicy(BatchingOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+
+        // One batch at a time: keys follow batch boundaries, so a batch re-read after a crash must start where the
+        // cursor is. (In Committed mode the collector has the first sink deliver at once, whatever its policy.)
+        return new DeliveryPolicy(ObjectLimits.MaxEvents, _limits.MaxBytes, _limits.MaxAge, MaxInFlight: 1);
+    }
+
+    /// <inheritdoc />
+    /// <exception cref="ClientWriteException">Some clients' objects were not stored (possibly all, when refused for good), and every other client's was.</exception>
     public async ValueTask WriteAsync(EventBatch batch, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(batch);
@@ -109,7 +150,7 @@ public sealed class ObjectStorageEventSink : IEventSink
 
         // Every client's object is attempted, so that one client's failing destination (a dedicated bucket that
         // refuses writes) costs only that client's requests.
-        var failures = new ConcurrentQueue<(ObjectGroup Group, Exception Error)>();
+        var failures = new ConcurrentQueue<ObjectFailure>();
         if (groups.Count == 1 || _maxConcurrentUploads == 1)
         {
             foreach (var group in groups)
@@ -133,29 +174,49 @@ public sealed class ObjectStorageEventSink : IEventSink
 
         cancellationToken.ThrowIfCancellationRequested();
         var failedClients = failures.Select(f => f.Group.ClientId).ToHashSet(StringComparer.Ordinal);
-        var first = failures.First().Error;
-        if (groups.All(g => failedClients.Contains(g.ClientId)))
+        var nothingStored = groups.All(g => failedClients.Contains(g.ClientId));
+
+        // One transient failure makes the whole outcome transient: retrying is what it needs, and a refusal among the
+        // failures shows again, alone, once the rest is through.
+        if (failures.FirstOrDefault(f => !f.IsRefusal) is { Error: { } transient })
         {
-            // Nothing of the batch is stored for any client: the failure is the batch's.
-            ExceptionDispatchInfo.Throw(first);
+            if (nothingStored)
+            {
+                // Nothing of the batch is stored for any client: the failure is the batch's.
+                ExceptionDispatchInfo.Throw(transient);
+            }
+
+            throw new ClientWriteException(failedClients, transient);
         }
 
-        throw new ClientWriteException(failedClients, first);
+        // Every failure is a refusal: named by client, even when the sink's own bucket refuses every client of the batch.
+        // The consumer then parks the batch's requests of those clients as one file after ParkAfterAttempts attempts;
+        // an EventsRejectedException would have it try each request alone first, one PUT per request, all refused alike.
+        throw new ClientWriteException(failedClients, failures.First().Error, isPermanent: true);
     }
+
+    // A bucket that does not exist or refuses the collector: retrying will not help until someone changes the bucket or
+    // the credentials. A local folder is never that: the spool beside it holds the events until its permissions or its
+    // disk are fixed, and it has nowhere better to park them.
+    private static bool IsRefusal(IObjectStore? store, Exception error) =>
+        store is not null and not LocalFolderObjectStore
+        && error is ObjectStoreException { Error: ObjectStoreError.BucketNotFound or ObjectStoreError.AccessDenied };
 
     private async ValueTask TryWriteObjectAsync(
         EventBatch batch,
         ObjectGroup group,
-        ConcurrentQueue<(ObjectGroup Group, Exception Error)> failures,
+        ConcurrentQueue<ObjectFailure> failures,
         CancellationToken cancellationToken)
     {
+        IObjectStore? store = null;
         try
         {
-            await WriteObjectAsync(batch, group, cancellationToken).ConfigureAwait(false);
+            store = group.Bucket is { } bucket ? _dedicatedStores!(bucket) : _store;
+            await WriteObjectAsync(store, batch, group, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {
-            failures.Enqueue((group, ex));
+            failures.Enqueue(new ObjectFailure(group, ex, IsRefusal(store, ex)));
         }
     }
 
@@ -251,9 +312,8 @@ public sealed class ObjectStorageEventSink : IEventSink
         }
     }
 
-    private async ValueTask WriteObjectAsync(EventBatch batch, ObjectGroup group, CancellationToken cancellationToken)
+    private async ValueTask WriteObjectAsync(IObjectStore store, EventBatch batch, ObjectGroup group, CancellationToken cancellationToken)
     {
-        var store = group.Bucket is { } bucket ? _dedicatedStores!(bucket) : _store;
 
         var key = ObjectKeyLayout.GetKey(_prefix, group.ClientId, batch.CreatedAt, batch.Id);
         using var content = Encode(group.Events);
@@ -307,6 +367,8 @@ public sealed class ObjectStorageEventSink : IEventSink
 
         return groups;
     }
+
+    private sealed record ObjectFailure(ObjectGroup Group, Exception Error, bool IsRefusal);
 
     private sealed class ObjectGroup(string clientId, string? bucket)
     {

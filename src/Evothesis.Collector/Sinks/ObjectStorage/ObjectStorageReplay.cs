@@ -244,8 +244,8 @@ public sealed class ObjectReplayOptions
     public IList<string> ClientIds { get; } = [];
 
     /// <summary>
-    /// Gets or sets the start of the range, inclusive, compared with the batch time in each key (within one
-    /// flush interval of the events' <c>received_at</c>). The default is none: from the first object.
+    /// Gets or sets the start of the range, inclusive, compared with the batch time in each key (when the batch's
+    /// first event was spooled, at most the object's age limit before the events' <c>received_at</c> in steady traffic). The default is none: from the first object.
     /// </summary>
     public DateTimeOffset? From { get; set; }
 

@@ -54,7 +54,7 @@ public enum ObjectStoreError
     /// <summary>Any other failure: the store refused the request or could not be reached.</summary>
     Failed,
 
-    /// <summary>The bucket (or folder) does not exist. Configuration error: create it or fix its name.</summary>
+    /// <summary>The bucket (or folder) does not exist, or its name cannot be a bucket's. Configuration error: create it or fix its name.</summary>
     BucketNotFound,
 
     /// <summary>The credentials were refused or lack the permission. Configuration error: fix the credentials or the policy.</summary>

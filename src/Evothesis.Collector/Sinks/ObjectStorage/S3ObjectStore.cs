@@ -507,7 +507,7 @@ public sealed class S3ObjectStore : IObjectStore
         {
             var code = service.ErrorCode;
             var detail = $"{code ?? "no error code"}, HTTP {(int)service.StatusCode}{(service.RequestId is { Length: > 0 } id ? ", request " + id : string.Empty)}";
-            if (code == "NoSuchBucket")
+            if (code is "NoSuchBucket" or "InvalidBucketName")
             {
                 return new ObjectStoreException(
                     ObjectStoreError.BucketNotFound,
@@ -523,8 +523,20 @@ public sealed class S3ObjectStore : IObjectStore
                 return new ObjectStoreException(ObjectStoreError.ObjectNotFound, Name, key, $"Could not {operation} {what}: the object does not exist ({detail}).", ex);
             }
 
+            // Temporary credentials that expired and a clock out of step are 403s that heal by themselves (the SDK
+            // refreshes credentials and corrects its clock offset): reported as failures to retry, not as refusals.
+            if (code is "ExpiredToken" or "TokenRefreshRequired" or "RequestTimeTooSkewed")
+            {
+                return new ObjectStoreException(
+                    ObjectStoreError.Failed,
+                    Name,
+                    key,
+                    $"Could not {operation} {what} at {endpoint} ({detail}): the credentials have expired or the clock is out of step; retried once they are refreshed.",
+                    ex);
+            }
+
             if (service.StatusCode == HttpStatusCode.Forbidden
-                || code is "AccessDenied" or "InvalidAccessKeyId" or "SignatureDoesNotMatch" or "ExpiredToken" or "InvalidToken" or "AllAccessDisabled")
+                || code is "AccessDenied" or "InvalidAccessKeyId" or "SignatureDoesNotMatch" or "InvalidToken" or "AllAccessDisabled")
             {
                 return new ObjectStoreException(
                     ObjectStoreError.AccessDenied,

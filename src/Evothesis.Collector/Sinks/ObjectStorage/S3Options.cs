@@ -112,4 +112,29 @@ public sealed class S3Options
     /// default is 4.
     /// </summary>
     public int MaxConcurrentUploads { get; set; } = 4;
+
+    /// <summary>
+    /// Gets or sets how much an object may hold before it is closed and written: the size of its events as they wait in
+    /// the write-ahead spool (uncompressed; the gzip NDJSON object is typically 5 to 10 times smaller). Applies to the
+    /// client bucket, the dedicated buckets and the backup bucket; a batch is held in memory until it is written. The
+    /// default is 16 MiB.
+    /// </summary>
+    /// <remarks>
+    /// A data lake reads few large objects faster and cheaper than many small ones (one PUT per object, one GET per
+    /// object and query). An object is one batch of each client, closed by this size or by <see cref="ObjectMaxAge"/>,
+    /// whichever comes first.
+    /// </remarks>
+    public long ObjectMaxBytes { get; set; } = 16L * 1024 * 1024;
+
+    /// <summary>
+    /// Gets or sets how long the oldest event of an object may wait for more events to join it before the object is
+    /// closed and written. Events are safe in the write-ahead spool meanwhile; they are only later in the bucket. Zero
+    /// writes what is waiting at once. The default is 30 seconds.
+    /// </summary>
+    /// <remarks>
+    /// When the client bucket is the first sink (no PostgreSQL sink registered), <c>GET /events/recent</c> and the
+    /// <c>Bulk inserted</c> log line follow its writes, so they lag by up to this long too; in
+    /// <see cref="Batching.AckMode.Committed"/> mode, whose answer waits for the first sink, that sink writes at once.
+    /// </remarks>
+    public TimeSpan ObjectMaxAge { get; set; } = TimeSpan.FromSeconds(30);
 }

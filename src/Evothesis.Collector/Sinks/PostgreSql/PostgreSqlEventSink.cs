@@ -1,3 +1,5 @@
+using Evothesis.Collector.Batching;
+using Evothesis.Collector.Batching.Internal;
 using Evothesis.Collector.Events;
 using Evothesis.Collector.Sinks.PostgreSql.Internal;
 using Microsoft.Extensions.Logging;
@@ -7,21 +9,23 @@ using Npgsql;
 namespace Evothesis.Collector.Sinks.PostgreSql;
 
 /// <summary>
-/// Writes each batch to the PostgreSQL events table with binary COPY, one transaction per batch (per part of a large
-/// batch, see <see cref="PostgreSqlSinkOptions.WriteConnections"/>), storing each event once however often it is
-/// sent or written (see <see cref="PostgreSqlEventWriter"/>).
+/// Writes each batch to the PostgreSQL events table with binary COPY, one transaction per batch, storing each event
+/// once however often it is sent or written (see <see cref="PostgreSqlEventWriter"/>). Several batches may be written
+/// at once (<see cref="PostgreSqlSinkOptions.MaxInFlight"/>), each on its own connection.
 /// </summary>
 /// <remarks>
-/// A failure of the connection or the server stores nothing of the failing part and is thrown to the batcher; an
-/// event with a value PostgreSQL refuses is dropped (logged without its values, counted as <c>invalid_value</c> in
-/// <c>evothesis.collector.events.dropped</c>) and the rest of its batch stored.
+/// A failure of the connection or the server stores nothing of the batch and is thrown as it is: the spool consumer
+/// retries it. A value PostgreSQL refuses stores nothing of the batch either, and is thrown as
+/// <see cref="EventsRejectedException"/> (SQLSTATE and a fixed reason, never the value): the consumer then delivers
+/// the batch's requests one by one and parks the one that holds it.
 /// </remarks>
-internal sealed class PostgreSqlEventSink : IEventSink
+internal sealed class PostgreSqlEventSink : IEventSink, IDeliveryPolicySource
 {
     private readonly PostgreSqlConnectionSource _connection;
     private readonly PostgreSqlSchemaManager _schema;
     private readonly PostgreSqlEventWriter _writer;
     private readonly PostgreSqlMetrics _metrics;
+    private readonly PostgreSqlSinkOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
 
@@ -35,14 +39,30 @@ internal sealed class PostgreSqlEventSink : IEventSink
     {
         _connection = connection;
         _schema = schema;
-        _writer = new PostgreSqlEventWriter(schema.Schema, options.Value.WriteConnections, options.Value.MinEventsPerConnection);
+        _writer = new PostgreSqlEventWriter(schema.Schema);
         _metrics = metrics;
+        _options = options.Value;
         _time = timeProvider;
         _logger = logger;
         Name = "postgresql:" + schema.Schema.EventsTableName;
     }
 
     public string Name { get; }
+
+    /// <summary>
+    /// Batches of what is waiting, up to <see cref="PostgreSqlSinkOptions.MaxBatchEvents"/>, after at most
+    /// <see cref="PostgreSqlSinkOptions.MaxBatchAge"/> (none in <see cref="AckMode.Committed"/> mode), and
+    /// <see cref="PostgreSqlSinkOptions.MaxInFlight"/> of them at once.
+    /// </summary>
+    public DeliveryPolicy GetDeliveryPolicy(BatchingOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return new DeliveryPolicy(
+            _options.MaxBatchEvents,
+            DeliveryPolicy.Default(options).MaxBytes,
+            options.AckMode == AckMode.Committed ? TimeSpan.Zero : _options.MaxBatchAge,
+            _options.EffectiveMaxInFlight);
+    }
 
     public async ValueTask WriteAsync(EventBatch batch, CancellationToken cancellationToken)
     {
@@ -68,11 +88,18 @@ internal sealed class PostgreSqlEventSink : IEventSink
                 outcome = await WriteOnceAsync(batch, cancellationToken).ConfigureAwait(false);
             }
         }
+        catch (Exception ex) when (PostgreSqlRefusal.IsRefusal(ex, out var sqlState))
+        {
+            // The data, not the database: the pool and what is known of the schema are fine.
+            _metrics.Failed(sqlState, refused: true);
+            PostgreSqlLog.BatchRefused(_logger, batch.Count, sqlState, PostgreSqlRefusal.Reason(sqlState));
+            throw PostgreSqlRefusal.ToRejected(ex, batch.Count);
+        }
         catch (Exception ex)
         {
             var errorType = ex is PostgresException pg ? pg.SqlState : ex.GetType().Name;
-            _metrics.Failed(errorType);
-            PostgreSqlLog.WriteFailed(_logger, batch.Count, errorType, _writer.PartsFor(batch.Count));
+            _metrics.Failed(errorType, refused: false);
+            PostgreSqlLog.WriteFailed(_logger, batch.Count, errorType);
             ResetConnections();
             throw;
         }
@@ -80,17 +107,12 @@ internal sealed class PostgreSqlEventSink : IEventSink
         _metrics.Written(outcome, _time.GetElapsedTime(started));
         if (outcome.Path == WritePath.Careful)
         {
-            PostgreSqlLog.CarefulWrite(_logger, batch.Count, outcome.Inserted, outcome.Duplicates, outcome.Refused.Count);
+            PostgreSqlLog.CarefulWrite(_logger, batch.Count, outcome.Inserted, outcome.Duplicates);
         }
 
         if (outcome.Duplicates > 0)
         {
             PostgreSqlLog.DuplicatesSkipped(_logger, outcome.Duplicates, batch.Count);
-        }
-
-        foreach (var refused in outcome.Refused)
-        {
-            PostgreSqlLog.EventDropped(_logger, refused.Event.Id, refused.Event.ClientId, refused.SqlState);
         }
     }
 

@@ -1,3 +1,4 @@
+using System.ComponentModel;
 using System.ComponentModel.DataAnnotations;
 using Microsoft.Extensions.Options;
 
@@ -76,23 +77,48 @@ public sealed class PostgreSqlSinkOptions
     public int? RetentionDays { get; set; }
 
     /// <summary>
-    /// Gets or sets how many connections one large batch is written over at once. The default, 1, writes every batch
-    /// with one <c>COPY</c> in one transaction: a batch is stored whole or not at all. PostgreSQL runs each
-    /// <c>COPY</c> on one server process, so a single <c>COPY</c> uses one core of the database server; with a value
-    /// above 1, a batch of at least 2 000 events is split into up to this many parts of at least 1 000 events, each
-    /// written with its own <c>COPY</c> in its own transaction, at the same time. Each part is then stored whole or
-    /// not at all, but a batch that fails may have some of its parts stored; writing it again (the same batch, or the
-    /// clients' retries of the same <c>eventId</c>s) stores each event once. Worth it only with large batches
-    /// (<c>Batching:BatchSize</c> of 2 000 and more) and a database server with cores to spare.
+    /// Gets or sets the most events one <c>COPY</c> (one transaction) holds. The sink takes what is waiting in the spool
+    /// when a connection is free, up to this many events (a request's events are never split, so a single larger
+    /// request is written alone): a few events per transaction when traffic is light, large batches under load and
+    /// while catching up after an outage. <c>Evothesis:Batching:BatchSize</c> does not apply to this sink. The default
+    /// is 5000.
     /// </summary>
-    [Range(1, 16)]
-    public int WriteConnections { get; set; } = 1;
+    [Range(1, 100_000)]
+    public int MaxBatchEvents { get; set; } = 5000;
 
     /// <summary>
-    /// Gets or sets the fewest events a part of a split batch holds (see <see cref="WriteConnections"/>): below it,
-    /// another <c>COPY</c> and commit cost more than they save. Not bound from configuration; tests lower it.
+    /// Gets or sets how many batches are written at once, each with its own <c>COPY</c> in its own transaction on its
+    /// own pooled connection. PostgreSQL runs a <c>COPY</c> on one server process, so one in flight uses one core of
+    /// the database server and leaves it idle while its commit is flushed; more in flight use more cores and overlap
+    /// the flushes. Each batch is stored whole or not at all; the spool's cursor moves past a batch only once every
+    /// batch before it is stored. The default is 4.
     /// </summary>
-    internal int MinEventsPerConnection { get; set; } = 1000;
+    [Range(1, 64)]
+    public int MaxInFlight { get; set; } = DefaultMaxInFlight;
+
+    /// <summary>
+    /// Gets or sets how long the oldest waiting event may wait for others to join its batch before it is written, when
+    /// a connection is free. Small, because a transaction is cheap for PostgreSQL and <c>/events/recent</c> reads the
+    /// table; batches grow by themselves under load, while every connection is busy. Not used in
+    /// <see cref="Batching.AckMode.Committed"/> mode, where the sender waits for the commit. The default is 10
+    /// milliseconds.
+    /// </summary>
+    public TimeSpan MaxBatchAge { get; set; } = TimeSpan.FromMilliseconds(10);
+
+    /// <summary>
+    /// Gets or sets the former name of <see cref="MaxInFlight"/>, still read from configuration: when set, it is used
+    /// as <see cref="MaxInFlight"/>. It used to split one large batch over several connections; batches are no longer
+    /// split, several batches are written at once instead. The default is <see langword="null"/>.
+    /// </summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    [Range(1, 64)]
+    public int? WriteConnections { get; set; }
+
+    /// <summary>The default of <see cref="MaxInFlight"/>.</summary>
+    internal const int DefaultMaxInFlight = 4;
+
+    /// <summary>Gets <see cref="MaxInFlight"/>, or <see cref="WriteConnections"/> where an older configuration sets it.</summary>
+    internal int EffectiveMaxInFlight => WriteConnections ?? MaxInFlight;
 
     /// <summary>Gets or sets how long the health check's <c>SELECT 1</c> may take. The default is 5 seconds.</summary>
     public TimeSpan HealthCheckTimeout { get; set; } = TimeSpan.FromSeconds(5);
@@ -129,6 +155,18 @@ internal sealed class PostgreSqlSinkOptionsValidator : IValidateOptions<PostgreS
         if (options.HealthCheckTimeout < TimeSpan.FromMilliseconds(100) || options.HealthCheckTimeout > TimeSpan.FromMinutes(5))
         {
             failures.Add($"Evothesis:PostgreSql:HealthCheckTimeout ({options.HealthCheckTimeout}) must be between 00:00:00.1 and 00:05:00.");
+        }
+
+        if (options.MaxBatchAge < TimeSpan.Zero || options.MaxBatchAge > TimeSpan.FromSeconds(10))
+        {
+            failures.Add($"Evothesis:PostgreSql:MaxBatchAge ({options.MaxBatchAge}) must be between 00:00:00 and 00:00:10.");
+        }
+
+        if (options.WriteConnections is { } connections && options.MaxInFlight != PostgreSqlSinkOptions.DefaultMaxInFlight
+            && options.MaxInFlight != connections)
+        {
+            failures.Add(
+                $"Evothesis:PostgreSql:WriteConnections ({connections}) is the former name of MaxInFlight ({options.MaxInFlight}): set only MaxInFlight.");
         }
 
         if (string.Equals(options.EventsTable, options.AuditTable, StringComparison.Ordinal))

@@ -1,7 +1,9 @@
 using System.IO.Compression;
 using System.Text.Json;
+using Evothesis.Collector.Batching;
 using Evothesis.Collector.Diagnostics;
 using Evothesis.Collector.Events;
+using Evothesis.Collector.Sinks;
 using Evothesis.Collector.Sinks.ObjectStorage;
 using Evothesis.Collector.Sinks.ObjectStorage.Internal;
 using Evothesis.Collector.Tests.Support;
@@ -14,17 +16,23 @@ namespace Evothesis.Collector.Tests.Sinks.ObjectStorage;
 public class ObjectStorageEventSinkTests
 {
     private TempDirectory _root = null!;
+    private TestMeterFactory _meters = null!;
     private ObjectStorageEventSink _sink = null!;
 
     [SetUp]
     public void SetUp()
     {
         _root = new TempDirectory();
+        _meters = new TestMeterFactory();
         _sink = new ObjectStorageEventSink(new LocalFolderObjectStore(_root.Path));
     }
 
     [TearDown]
-    public void TearDown() => _root.Dispose();
+    public void TearDown()
+    {
+        _meters.Dispose();
+        _root.Dispose();
+    }
 
     [Test]
     public async Task WriteAsync_WritesOneGzipNdjsonFilePerClient_UnderHivePartitions()
@@ -253,6 +261,214 @@ public class ObjectStorageEventSinkTests
 
         written.GetMeasurementSnapshot().Should().HaveCount(2).And.OnlyContain(m => m.Value == 1 && (string?)m.Tags["evothesis.object_store"] == "local");
         size.GetMeasurementSnapshot().Select(m => m.Value).Should().BeEquivalentTo(_root.Files().Select(f => new FileInfo(f).Length));
+    }
+
+    [TestCase(ObjectStoreError.BucketNotFound)]
+    [TestCase(ObjectStoreError.AccessDenied)]
+    public async Task WriteAsync_DedicatedBucketRefuses_ThrowsPermanentClientWriteForThatClientOnly(ObjectStoreError error)
+    {
+        var (sink, shared, dedicated) = FaultySink();
+        dedicated.Failure = _ => FaultyObjectStore.Error(error, "s3:vip-bucket");
+
+        var act = async () => await sink.WriteAsync(MixedBatch(), default);
+
+        var thrown = (await act.Should().ThrowAsync<ClientWriteException>()).Which;
+        thrown.IsPermanent.Should().BeTrue("a missing or forbidden bucket does not heal by retrying");
+        thrown.FailedClientIds.Should().BeEquivalentTo(["client_vip"]);
+        (await shared.ListKeysAsync()).Should().HaveCount(2, "the other clients are stored");
+    }
+
+    [Test]
+    public async Task WriteAsync_OnlyClientsOfARefusingDedicatedBucket_ThrowsPermanentClientWriteNotARejectionOfTheSink()
+    {
+        var (sink, _, dedicated) = FaultySink();
+        dedicated.Failure = _ => FaultyObjectStore.Error(ObjectStoreError.BucketNotFound, "s3:vip-bucket");
+
+        var act = async () => await sink.WriteAsync(StoredEvents.Batch(TestEvents.ReceivedAt, StoredEvents.Create("client_vip", dedicatedBucket: "vip-bucket")), default);
+
+        var thrown = (await act.Should().ThrowAsync<ClientWriteException>()).Which;
+        thrown.IsPermanent.Should().BeTrue();
+        thrown.FailedClientIds.Should().BeEquivalentTo(["client_vip"]);
+    }
+
+    [TestCase(ObjectStoreError.BucketNotFound)]
+    [TestCase(ObjectStoreError.AccessDenied)]
+    public async Task WriteAsync_OwnBucketRefusesEveryClient_ThrowsPermanentClientWriteNamingEveryClient(ObjectStoreError error)
+    {
+        var (sink, shared, _) = FaultySink();
+        shared.Failure = _ => FaultyObjectStore.Error(error);
+
+        var act = async () => await sink.WriteAsync(SharedBatch(), default);
+
+        // Not EventsRejectedException: the consumer would try each request alone, and every one would be refused alike.
+        var thrown = (await act.Should().ThrowAsync<ClientWriteException>()).Which;
+        thrown.IsPermanent.Should().BeTrue();
+        thrown.FailedClientIds.Should().BeEquivalentTo(["client_a", "client_b"]);
+        thrown.InnerException.Should().BeOfType<ObjectStoreException>().Which.Error.Should().Be(error);
+    }
+
+    [Test]
+    public async Task WriteAsync_OwnBucketRefusesWhileADedicatedBucketTakesItsClient_ThrowsPermanentClientWriteForTheOthers()
+    {
+        var (sink, shared, dedicated) = FaultySink();
+        shared.Failure = _ => FaultyObjectStore.Error(ObjectStoreError.AccessDenied);
+
+        var act = async () => await sink.WriteAsync(MixedBatch(), default);
+
+        var thrown = (await act.Should().ThrowAsync<ClientWriteException>()).Which;
+        thrown.IsPermanent.Should().BeTrue();
+        thrown.FailedClientIds.Should().BeEquivalentTo(["client_a", "client_b"]);
+        (await dedicated.ListKeysAsync()).Should().ContainSingle();
+    }
+
+    [Test]
+    public async Task WriteAsync_OwnBucketUnreachable_ThrowsItsFailureToBeRetried()
+    {
+        var (sink, shared, _) = FaultySink();
+        var unreachable = FaultyObjectStore.Error(ObjectStoreError.Failed);
+        shared.Failure = _ => unreachable;
+
+        var act = async () => await sink.WriteAsync(SharedBatch(), default);
+
+        (await act.Should().ThrowAsync<ObjectStoreException>()).Which.Should().BeSameAs(unreachable);
+    }
+
+    [Test]
+    public async Task WriteAsync_DedicatedBucketUnreachable_ThrowsTransientClientWrite()
+    {
+        var (sink, _, dedicated) = FaultySink();
+        dedicated.Failure = _ => new HttpRequestException("Connection refused");
+
+        var act = async () => await sink.WriteAsync(MixedBatch(), default);
+
+        var thrown = (await act.Should().ThrowAsync<ClientWriteException>()).Which;
+        thrown.IsPermanent.Should().BeFalse();
+        thrown.FailedClientIds.Should().BeEquivalentTo(["client_vip"]);
+    }
+
+    [Test]
+    public async Task WriteAsync_ARefusalAndAnOutageTogether_AreRetriedAsAnOutage()
+    {
+        var (sink, shared, dedicated) = FaultySink();
+        dedicated.Failure = _ => FaultyObjectStore.Error(ObjectStoreError.BucketNotFound, "s3:vip-bucket");
+        shared.Failure = request => request.Key.Contains("client_b", StringComparison.Ordinal) ? new TimeoutException("The request timed out.") : null;
+
+        var act = async () => await sink.WriteAsync(MixedBatch(), default);
+
+        var thrown = (await act.Should().ThrowAsync<ClientWriteException>()).Which;
+        thrown.IsPermanent.Should().BeFalse("the outage may end; the refusal shows again alone once it does");
+        thrown.FailedClientIds.Should().BeEquivalentTo(["client_b", "client_vip"]);
+    }
+
+    [Test]
+    public async Task WriteAsync_LocalFolderThatCannotBeWritten_ThrowsItsFailureToBeRetried()
+    {
+        // Running as root, permissions stop nothing; a folder below a regular file cannot be created by anyone.
+        var file = Path.Combine(_root.Path, "not-a-folder");
+        await File.WriteAllTextAsync(file, "a regular file");
+        var sink = new ObjectStorageEventSink(new LocalFolderObjectStore(Path.Combine(file, "data")));
+
+        var act = async () => await sink.WriteAsync(MixedBatch(), default);
+
+        (await act.Should().ThrowAsync<ObjectStoreException>()).Which.Error.Should().Be(ObjectStoreError.Failed);
+    }
+
+    [Test]
+    public async Task Redelivery_AfterAStopBetweenWritingAndRecording_RewritesTheSameKeysWithTheRecordsThatArrivedSince()
+    {
+        var objects = Path.Combine(_root.Path, "objects");
+
+        // First run: the first record's batch is closed by age and its object written, then the process stops before
+        // its cursor moves, while two more records arrive: read again, the same batch holds them too.
+        var held = new FaultyObjectStore(new LocalFolderObjectStore(objects)) { HoldAfterPut = true };
+        List<string> firstKeys;
+        await using (var first = SpoolFed(held))
+        {
+            await EnqueueAsync(first, StoredEvents.Create("client_a", eventId: "r1-0"), StoredEvents.Create("client_a", eventId: "r1-1"));
+            await held.Held.WaitAsync(TimeSpan.FromSeconds(15));
+            firstKeys = await held.ListKeysAsync();
+            await EnqueueAsync(first, StoredEvents.Create("client_b", eventId: "r2-0"));
+            await EnqueueAsync(first, StoredEvents.Create("client_a", eventId: "r3-0"));
+
+            using var budget = new CancellationTokenSource(TimeSpan.FromMilliseconds(200));
+            await first.StopAsync(budget.Token);
+        }
+
+        // Second run: the same first record, so the same batch id and keys, now with every record.
+        var store = new LocalFolderObjectStore(objects);
+        await using (var second = SpoolFed(new FaultyObjectStore(store)))
+        {
+            second.Start();
+            await Eventually.True(() => StoredEventIds(objects).Count == 4);
+        }
+
+        firstKeys.Should().ContainSingle().Which.Should().StartWith("client_id=client_a/");
+        var keys = await store.ListKeysAsync();
+        keys.Should().HaveCount(2).And.Contain(firstKeys[0], "the client's object of the first attempt is replaced, not joined by a twin");
+        keys.Select(k => k[(k.LastIndexOf('/') + 1)..]).Distinct().Should().ContainSingle("both clients' objects belong to the one batch");
+        (await store.ReadEventsAsync(firstKeys[0])).Select(e => e.EventId).Should().Equal("r1-0", "r1-1", "r3-0");
+        StoredEventIds(objects).Should().BeEquivalentTo(["r1-0", "r1-1", "r2-0", "r3-0"]);
+    }
+
+    // The sink fed from a spool under the test folder, as the collector wires it, with objects closed by an age of 100 ms.
+    private EventBatcher SpoolFed(IObjectStore store)
+    {
+        var options = new CollectorOptions();
+        options.Storage.Path = _root.Path;
+        options.Spool.MinFreeDiskBytes = 0;
+        options.Batching.RetryBaseDelay = TimeSpan.FromMilliseconds(5);
+        options.Batching.RetryMaxDelay = TimeSpan.FromMilliseconds(50);
+        var wrapped = Microsoft.Extensions.Options.Options.Create(options);
+        var sink = new ObjectStorageEventSink(store, null, null, null, false, 1, null, NullLogger.Instance, new ObjectLimits(1024 * 1024, TimeSpan.FromMilliseconds(100)));
+        var paths = new CollectorPaths();
+        return new EventBatcher(
+            new SinkSet([sink], wrapped, paths),
+            [],
+            wrapped,
+            paths,
+            TimeProvider.System,
+            new CollectorMetrics(_meters),
+            NullLoggerFactory.Instance);
+    }
+
+    private static async Task EnqueueAsync(EventBatcher batcher, params CollectedEvent[] events)
+    {
+        batcher.TryEnqueue(events, audit: null, out var written).Should().Be(EnqueueStatus.Queued);
+        await written!.WaitAsync(TimeSpan.FromSeconds(15));
+    }
+
+    // Every eventId in the objects under a folder, once per stored line.
+    private static List<string> StoredEventIds(string folder) =>
+        !Directory.Exists(folder)
+            ? []
+            : Directory.EnumerateFiles(folder, "*.ndjson.gz", SearchOption.AllDirectories)
+                .SelectMany(f =>
+                {
+                    using var gzip = new GZipStream(File.OpenRead(f), CompressionMode.Decompress);
+                    using var reader = new StreamReader(gzip);
+                    return reader.ReadToEnd().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+                })
+                .Select(line => JsonDocument.Parse(line).RootElement.GetProperty("eventId").GetString()!)
+                .ToList();
+
+    // client_a and client_b to the sink's own store, client_vip to its dedicated bucket.
+    private static EventBatch MixedBatch() =>
+        StoredEvents.Batch(
+            TestEvents.ReceivedAt,
+            StoredEvents.Create("client_a"),
+            StoredEvents.Create("client_vip", dedicatedBucket: "vip-bucket"),
+            StoredEvents.Create("client_b"));
+
+    // client_a and client_b, both to the sink's own store.
+    private static EventBatch SharedBatch() =>
+        StoredEvents.Batch(TestEvents.ReceivedAt, StoredEvents.Create("client_a"), StoredEvents.Create("client_b"));
+
+    private (ObjectStorageEventSink Sink, FaultyObjectStore Shared, FaultyObjectStore Dedicated) FaultySink()
+    {
+        var shared = new FaultyObjectStore(new LocalFolderObjectStore(Path.Combine(_root.Path, "shared")));
+        var dedicated = new FaultyObjectStore(new LocalFolderObjectStore(Path.Combine(_root.Path, "vip")), "s3:vip-bucket");
+        var sink = new ObjectStorageEventSink(shared, null, null, _ => dedicated, warnAboutDedicatedBuckets: true, 4, null, NullLogger.Instance);
+        return (sink, shared, dedicated);
     }
 
     private IEnumerable<string> Relative(IEnumerable<string> files) =>

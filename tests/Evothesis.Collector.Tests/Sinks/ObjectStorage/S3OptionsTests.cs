@@ -100,6 +100,10 @@ public sealed class S3OptionsTests
     [TestCase("Evothesis:S3:PartSize", "1048576", "*PartSize (1048576)*5 MiB*")]
     [TestCase("Evothesis:S3:MultipartThreshold", "6000000", "*MultipartThreshold (6000000)*at least*PartSize (8388608)*")]
     [TestCase("Evothesis:S3:MaxConcurrentUploads", "0", "*MaxConcurrentUploads (0)*")]
+    [TestCase("Evothesis:S3:ObjectMaxBytes", "512", "*Evothesis:S3:ObjectMaxBytes (512) must be between 1024 and*")]
+    [TestCase("Evothesis:S3:ObjectMaxAge", "02:00:00", "*Evothesis:S3:ObjectMaxAge (02:00:00) must be between*")]
+    [TestCase("Evothesis:Storage:ObjectMaxBytes", "1073741824", "*Evothesis:Storage:ObjectMaxBytes (1073741824) must be between*")]
+    [TestCase("Evothesis:Storage:ObjectMaxAge", "-00:00:01", "*Evothesis:Storage:ObjectMaxAge (-00:00:01) must be between*")]
     public void Validate_BadValue_FailsAtStartNamingTheKeyAndValue(string key, string value, string expectedMessage)
     {
         var act = () => Resolve(new() { [key] = value });

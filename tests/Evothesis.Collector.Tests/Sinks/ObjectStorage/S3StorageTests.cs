@@ -1,10 +1,15 @@
 using Amazon.S3;
 using Evothesis.Collector.Authorization;
 using Evothesis.Collector.Batching;
+using Evothesis.Collector.Batching.Internal;
+using Evothesis.Collector.Diagnostics;
 using Evothesis.Collector.Sinks;
 using Evothesis.Collector.Sinks.ObjectStorage;
+using Evothesis.Collector.Spool.Internal;
 using Evothesis.Collector.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
+using System.Diagnostics.Metrics;
 
 namespace Evothesis.Collector.Tests.Sinks.ObjectStorage;
 
@@ -21,6 +26,9 @@ public sealed class S3StorageTests
     private string _backupBucket = null!;
     private string _vipBucket = null!;
 
+    // A dedicated bucket that does not exist (until a test creates it).
+    private string _goneBucket = null!;
+
     [OneTimeSetUp]
     public async Task StartServerAsync() => _server = await S3TestServer.GetSharedAsync();
 
@@ -30,6 +38,7 @@ public sealed class S3StorageTests
         _clientBucket = await _server.CreateBucketAsync("client");
         _backupBucket = await _server.CreateBucketAsync("backup");
         _vipBucket = await _server.CreateBucketAsync("vip");
+        _goneBucket = "missing-" + Guid.NewGuid().ToString("N");
     }
 
     [Test]
@@ -75,7 +84,7 @@ public sealed class S3StorageTests
 
         await PostHourAsync(collector, "10");
 
-        // The clock moves only once every sink has the first hour: a write in flight would see its timeout pass.
+        // The backup writes after the answer: an hour passing on the test's clock would time its write out.
         await Deliveries.AllSinksAsync(collector.Services);
         collector.Time.Advance(TimeSpan.FromHours(1));
         await PostHourAsync(collector, "11");
@@ -122,23 +131,191 @@ public sealed class S3StorageTests
     }
 
     [Test]
-    public async Task Collect_DedicatedBucketMissing_IsAcknowledgedFromTheSpoolWhileTheBackupBucketStillGetsIt()
+    public async Task Collect_ObjectMaxAge_EventsWaitForCompanyUntilTheOldestIsThatOld_ThenShareOneObject()
     {
+        await using var collector = await StartAsync(Closing(maxBytes: "16777216", maxAge: "00:00:30"));
+        var consumer = collector.GetRequiredService<EventBatcher>().Consumers[0];
+
+        await collector.PostAsync("a.example", Event("a-1", "a"));
+        collector.Time.Advance(TimeSpan.FromSeconds(20));
+        await collector.PostAsync("a.example", Event("a-2", "a"));
+        await collector.PostAsync("a.example", Event("a-3", "a"));
+        await WaitUntilWaitingAsync(collector, consumer);
+        collector.Time.Advance(TimeSpan.FromSeconds(9));
+        await WaitUntilWaitingAsync(collector, consumer);
+
+        (await _server.ListKeysAsync(_clientBucket)).Should().BeEmpty("the first event is 29 s old");
+
+        collector.Time.Advance(TimeSpan.FromSeconds(1));
+        await WaitForKeysAsync(_clientBucket, 1);
+
+        var key = (await _server.ListKeysAsync(_clientBucket)).Should().ContainSingle().Subject;
+        key.Should().Contain("/20261126T101530Z-", "the object is named after its first event's time");
+        (await EventIdsAsync(_clientBucket)).Should().Equal("a-1", "a-2", "a-3");
+    }
+
+    [Test]
+    public async Task Collect_ObjectMaxBytes_AFullObjectIsWrittenAtOnceAndTheRestWaitsForItsAge()
+    {
+        await using var collector = await StartAsync(Closing(maxBytes: "2048", maxAge: "01:00:00"));
+        var consumer = collector.GetRequiredService<EventBatcher>().Consumers[0];
+
+        // Each request takes about 170 bytes in the spool: several objects' worth, and a tail.
+        var posted = new List<string>();
+        for (var i = 0; i < 40; i++)
+        {
+            await collector.PostAsync("a.example", Event($"a-{i}", "a"));
+            posted.Add($"a-{i}");
+        }
+
+        await WaitUntilWaitingAsync(collector, consumer);
+        var early = await EventIdsAsync(_clientBucket);
+        var objects = (await _server.ListKeysAsync(_clientBucket)).Count;
+
+        collector.Time.Advance(TimeSpan.FromHours(1));
+        await Eventually.True(() => consumer.Committed >= collector.GetRequiredService<EventBatcher>().Spool.DurablePosition);
+
+        TestContext.Out.WriteLine($"written before the age: {objects} objects, {early.Count} of {posted.Count} events");
+        objects.Should().BeGreaterThan(1, "full objects are written without waiting for the age");
+        early.Should().NotBeEmpty().And.HaveCountLessThan(posted.Count, "the events of an object not yet full wait for its age")
+            .And.Equal(posted.Take(early.Count), "objects are closed in spool order");
+        (await EventIdsAsync(_clientBucket)).Should().Equal(posted);
+    }
+
+    [Test]
+    public async Task Collect_DedicatedBucketMissing_ItsRequestIsParkedAfterBoundedAttemptsWhileTheOthersAreDelivered()
+    {
+        // Nothing is down: the S3 client only counts the requests to each bucket.
+        var counter = new S3BucketOutage();
         var settings = Settings(backup: true);
         settings["Evothesis:Batching:AckMode"] = "Durable";
-        await using var collector = await StartAsync(settings);
+
+        // The test's clock runs the retries' backoff: no write may time out on it meanwhile.
+        settings["Evothesis:Batching:SinkTimeout"] = "01:00:00";
+        await using var collector = await StartAsync(settings, services: s => s.AddSingleton<IAmazonS3>(counter.CreateClient(_server)));
+        using var parkedEvents = new MetricCollector<long>(collector.GetRequiredService<IMeterFactory>(), CollectorMetrics.MeterName, "evothesis.collector.sink.parked.events");
+        var consumer = collector.GetRequiredService<EventBatcher>().Consumers[0];
         var others = await collector.PostTogetherAsync(("a.example", Event("a-1", "a")), ("b.example", Event("b-1", "b")));
         await WaitForKeysAsync(_clientBucket, 2);
 
+        // The broken client's request, then another client's behind it in the spool.
         var gone = await collector.PostAsync("gone.example", Event("gone-1", "gone"));
+        var after = await collector.PostAsync("a.example", Event("a-2", "a"));
 
         others.Select(r => r.StatusCode).Should().Equal([202, 202]);
         gone.StatusCode.Should().Be(202, "the events are in the spool; a broken bucket is the sink's problem");
+        after.StatusCode.Should().Be(202);
         var failure = await LogAsync(collector, 1308);
-        var cause = failure.Exception is ClientWriteException partial ? partial.InnerException : failure.Exception;
-        cause.Should().BeOfType<ObjectStoreException>().Which.Error.Should().Be(ObjectStoreError.BucketNotFound);
-        (await _server.ListKeysAsync(_clientBucket)).Should().HaveCount(2).And.OnlyContain(k => !k.Contains("client_gone", StringComparison.Ordinal));
-        await WaitForKeysAsync(_backupBucket, 3);
+        var refused = failure.Exception.Should().BeOfType<ClientWriteException>().Subject;
+        refused.IsPermanent.Should().BeTrue();
+        refused.FailedClientIds.Should().BeEquivalentTo(["client_gone"]);
+        refused.InnerException.Should().BeOfType<ObjectStoreException>().Which.Error.Should().Be(ObjectStoreError.BucketNotFound);
+
+        // The retries' backoff runs on the test's clock.
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        while ((consumer.Parking!.Count().Records == 0 || (await _server.ListKeysAsync(_clientBucket)).Count < 3) && DateTime.UtcNow < deadline)
+        {
+            collector.Time.Advance(TimeSpan.FromSeconds(1));
+            await Task.Delay(20);
+        }
+
+        (await EventIdsAsync(_clientBucket)).Should().BeEquivalentTo(["a-1", "b-1", "a-2"], "the request behind the broken one is delivered once it is parked");
+        await Deliveries.AllSinksAsync(collector.Services);
+        (await EventIdsAsync(_backupBucket)).Should().BeEquivalentTo(["a-1", "b-1", "gone-1", "a-2"], "the backup bucket takes every client");
+        consumer.Parking.Count().Should().Be(new ParkedCount(1, 1, 1));
+        ParkedRecordFile.ReadInfo(consumer.Parking.List().Single()).ClientIds.Should().Equal("client_gone");
+        parkedEvents.GetMeasurementSnapshot().Should().ContainSingle().Which.Tags["reason"].Should().Be("client_failed");
+        await Eventually.True(() => !consumer.IsFailing);
+
+        // Bounded: ParkAfterAttempts puts, and none once parked however long the clock runs.
+        var attempts = counter.Requests(_goneBucket);
+        collector.Time.Advance(TimeSpan.FromMinutes(10));
+        await Task.Delay(100);
+        attempts.Should().Be(new BatchingOptions().ParkAfterAttempts);
+        counter.Requests(_goneBucket).Should().Be(attempts);
+
+        // Fixed: the bucket exists. The replay writes the parked events there, under the key of the batch they were
+        // refused in, and deletes the parked file; a second replay finds nothing.
+        using (var s3 = _server.CreateClient())
+        {
+            await s3.PutBucketAsync(_goneBucket);
+        }
+
+        var replayed = await ParkedEventReplay.ReplayAsync(collector.Services);
+        var again = await ParkedEventReplay.ReplayAsync(collector.Services);
+
+        replayed.Failures.Should().BeEmpty();
+        (replayed.Files, replayed.Events).Should().Be((1, 1L));
+        (await EventIdsAsync(_goneBucket)).Should().Equal("gone-1");
+        (await _server.ListKeysAsync(_goneBucket)).Should().ContainSingle().Which.Should().StartWith("client_id=client_gone/");
+        consumer.Parking.List().Should().BeEmpty();
+        again.Files.Should().Be(0);
+    }
+
+    [TestCase(true, TestName = "Collect_ClientBucketDown_TheBackupBucketStillGetsEveryEventAndTheClientBucketCatchesUp")]
+    [TestCase(false, TestName = "Collect_BackupBucketDown_TheClientBucketStillGetsEveryEventAndTheBackupBucketCatchesUp")]
+    public async Task Collect_OneBucketDown_TheOtherStillGetsEveryEventAndTheDownOneCatchesUp(bool clientBucketDown)
+    {
+        var outage = new S3BucketOutage();
+        var settings = Settings(backup: true);
+        settings["Evothesis:Batching:AckMode"] = "Durable";
+
+        // The test's clock runs the retries' backoff: no write may time out on it meanwhile.
+        settings["Evothesis:Batching:SinkTimeout"] = "01:00:00";
+        await using var collector = await StartAsync(settings, services: s => s.AddSingleton<IAmazonS3>(outage.CreateClient(_server)));
+        var (down, up) = clientBucketDown ? (_clientBucket, _backupBucket) : (_backupBucket, _clientBucket);
+        var downConsumer = collector.GetRequiredService<EventBatcher>().Consumers[clientBucketDown ? 0 : 1];
+        outage.Down(down);
+
+        var responses = await collector.PostTogetherAsync(("a.example", Event("a-1", "a")), ("b.example", Event("b-1", "b")));
+
+        responses.Should().OnlyContain(r => r.StatusCode == 202, "the events are in the spool");
+        await WaitForKeysAsync(up, 2);
+        await Eventually.True(() => downConsumer.IsFailing);
+        (await _server.ListKeysAsync(down)).Should().BeEmpty();
+        outage.Refused.Should().BeGreaterThan(0);
+
+        // Back up: the next retry (after its backoff, on the test's clock) delivers what waited in the spool.
+        outage.Up(down);
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        while ((await _server.ListKeysAsync(down)).Count < 2 && DateTime.UtcNow < deadline)
+        {
+            collector.Time.Advance(TimeSpan.FromSeconds(5));
+            await Task.Delay(20);
+        }
+
+        (await EventIdsAsync(down)).Should().BeEquivalentTo(await EventIdsAsync(up)).And.BeEquivalentTo(["a-1", "b-1"]);
+        await Eventually.True(() => !downConsumer.IsFailing);
+    }
+
+    // Answered from the spool, objects closed by the given limits, no write timed out by the test's clock.
+    private Dictionary<string, string?> Closing(string maxBytes, string maxAge)
+    {
+        var settings = Settings(backup: false);
+        settings["Evothesis:Batching:AckMode"] = "Durable";
+        settings["Evothesis:Batching:SinkTimeout"] = "01:00:00";
+        settings["Evothesis:S3:ObjectMaxBytes"] = maxBytes;
+        settings["Evothesis:S3:ObjectMaxAge"] = maxAge;
+        return settings;
+    }
+
+    // Until the consumer has read every spooled record and sleeps (a batch waits for its age, or nothing is left).
+    private static Task WaitUntilWaitingAsync(ConfiguredCollector collector, SpoolConsumer consumer)
+    {
+        var spool = collector.GetRequiredService<EventBatcher>().Spool;
+        return Eventually.True(() => consumer.SleepingAt >= spool.DurablePosition && !consumer.IsFailing);
+    }
+
+    private async Task<List<string?>> EventIdsAsync(string bucket)
+    {
+        var store = new S3ObjectStore(_server.CreateClient(), bucket);
+        var ids = new List<string?>();
+        foreach (var key in await _server.ListKeysAsync(bucket))
+        {
+            ids.AddRange((await store.ReadEventsAsync(key)).Select(e => e.EventId));
+        }
+
+        return ids;
     }
 
     private async Task WaitForKeysAsync(string bucket, int count)
@@ -156,20 +333,38 @@ public sealed class S3StorageTests
     }
 
     [Test]
-    public async Task Collect_ClientBucketMissing_AcknowledgesFromTheSpoolAndLogsWhyDeliveryFails()
+    public async Task Collect_ClientBucketMissing_AcknowledgesFromTheSpoolAndParksEachBatchAsOneAfterBoundedAttempts()
     {
         var settings = Settings(backup: false);
         settings["CLIENT_S3_BUCKET"] = "missing-" + Guid.NewGuid().ToString("N")[..12];
         settings["Evothesis:Batching:AckMode"] = "Durable";
+        settings["Evothesis:Batching:SinkTimeout"] = "01:00:00";
         await using var collector = await StartAsync(settings);
+        var consumer = collector.GetRequiredService<EventBatcher>().Consumers[0];
 
         var responses = await collector.PostTogetherAsync(("a.example", Event("a-1", "a")), ("b.example", Event("b-1", "b")));
 
         responses.Should().OnlyContain(r => r.StatusCode == 202);
         var failure = await LogAsync(collector, 1308);
-        failure.Exception.Should().BeOfType<ObjectStoreException>().Which.Error.Should().Be(ObjectStoreError.BucketNotFound);
-        failure.Exception!.Message.Should().Contain(settings["CLIENT_S3_BUCKET"]).And.Contain("does not exist");
-        collector.GetRequiredService<EventBatcher>().Consumers[0].IsFailing.Should().BeTrue();
+        var refused = failure.Exception.Should().BeOfType<ClientWriteException>("a missing bucket is a refusal for good, not an outage").Subject;
+        refused.IsPermanent.Should().BeTrue();
+        refused.FailedClientIds.Should().BeEquivalentTo(["client_a", "client_b"], "the bucket refuses every client of the batch");
+        refused.InnerException.Should().BeOfType<ObjectStoreException>().Which.Error.Should().Be(ObjectStoreError.BucketNotFound);
+        refused.InnerException!.Message.Should().Contain(settings["CLIENT_S3_BUCKET"]).And.Contain("does not exist");
+        consumer.IsFailing.Should().BeTrue();
+
+        // The retries' backoff runs on the test's clock: after ParkAfterAttempts the batch is parked whole, in one file,
+        // without first trying each request alone (every one would be refused alike).
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        while (consumer.Parking!.Count().Records < 2 && DateTime.UtcNow < deadline)
+        {
+            collector.Time.Advance(TimeSpan.FromSeconds(1));
+            await Task.Delay(20);
+        }
+
+        consumer.Parking.Count().Should().Be(new ParkedCount(1, 2, 2));
+        collector.Logs.GetSnapshot().Should().NotContain(r => r.Id.Id == 1312, "no request-by-request delivery");
+        await Eventually.True(() => !consumer.IsFailing);
     }
 
     [Test]
@@ -183,7 +378,9 @@ public sealed class S3StorageTests
         var responses = await collector.PostTogetherAsync(("a.example", Event("a-1", "a")), ("b.example", Event("b-1", "b")));
 
         responses.Should().OnlyContain(r => r.StatusCode == 202);
-        (await LogAsync(collector, 1308)).Exception.Should().BeOfType<ObjectStoreException>().Which.Error.Should().Be(ObjectStoreError.AccessDenied);
+        var refused = (await LogAsync(collector, 1308)).Exception.Should().BeOfType<ClientWriteException>().Subject;
+        refused.IsPermanent.Should().BeTrue("refused credentials are fixed by someone, not by retrying");
+        refused.InnerException.Should().BeOfType<ObjectStoreException>().Which.Error.Should().Be(ObjectStoreError.AccessDenied);
         (await _server.ListKeysAsync(_clientBucket)).Should().BeEmpty();
     }
 
@@ -295,7 +492,7 @@ public sealed class S3StorageTests
         ["a.example"] = new ClientConfig { ClientId = "client_a" },
         ["b.example"] = new ClientConfig { ClientId = "client_b" },
         ["vip.example"] = new ClientConfig { ClientId = "client_vip", S3Bucket = _vipBucket },
-        ["gone.example"] = new ClientConfig { ClientId = "client_gone", S3Bucket = "missing-dedicated-bucket" },
+        ["gone.example"] = new ClientConfig { ClientId = "client_gone", S3Bucket = _goneBucket },
     };
 
     private Task<ConfiguredCollector> StartAsync(Dictionary<string, string?> settings, Action<IServiceCollection>? services = null) =>

@@ -1,3 +1,5 @@
+using Evothesis.Collector.Batching;
+using Evothesis.Collector.Batching.Internal;
 using Evothesis.Collector.Sinks;
 using Evothesis.Collector.Sinks.PostgreSql;
 using Evothesis.Collector.Sinks.PostgreSql.Internal;
@@ -97,6 +99,55 @@ public sealed class PostgreSqlCollectorBuilderExtensionsTests
         options.PartitionsAhead.Should().Be(2);
     }
 
+    [Test]
+    public void GetDeliveryPolicy_Defaults_WhatIsWaitingUpTo5000EventsFourInFlight()
+    {
+        var policy = PolicyFrom(new Dictionary<string, string?>(), new BatchingOptions());
+
+        policy.Should().Be(new DeliveryPolicy(5000, 16L * 1024 * 1024, TimeSpan.FromMilliseconds(10), 4));
+    }
+
+    [Test]
+    public void GetDeliveryPolicy_Configured_FollowsTheSinksSettingsNotTheBatchSize()
+    {
+        var policy = PolicyFrom(
+            new Dictionary<string, string?>
+            {
+                ["Evothesis:PostgreSql:MaxBatchEvents"] = "20000",
+                ["Evothesis:PostgreSql:MaxInFlight"] = "8",
+                ["Evothesis:PostgreSql:MaxBatchAge"] = "00:00:00.050",
+            },
+            new BatchingOptions { BatchSize = 100 });
+
+        (policy.MaxEvents, policy.MaxInFlight, policy.MaxAge).Should().Be((20000, 8, TimeSpan.FromMilliseconds(50)));
+    }
+
+    [Test]
+    public void GetDeliveryPolicy_WriteConnectionsOfAnOlderConfiguration_IsTheNumberInFlight()
+    {
+        var policy = PolicyFrom(new Dictionary<string, string?> { ["Evothesis:PostgreSql:WriteConnections"] = "3" }, new BatchingOptions());
+
+        policy.MaxInFlight.Should().Be(3);
+    }
+
+    [Test]
+    public void GetDeliveryPolicy_CommittedMode_DoesNotWaitForABatchToFill()
+    {
+        var policy = PolicyFrom(new Dictionary<string, string?>(), new BatchingOptions { AckMode = AckMode.Committed });
+
+        policy.MaxAge.Should().Be(TimeSpan.Zero);
+    }
+
+    private static DeliveryPolicy PolicyFrom(Dictionary<string, string?> settings, BatchingOptions batching)
+    {
+        var services = new ServiceCollection();
+        services.AddSingleton<IConfiguration>(new ConfigurationBuilder().AddInMemoryCollection(settings).Build());
+        services.AddEvothesisCollector().AddPostgreSqlSink("Host=127.0.0.1;Database=x");
+        using var provider = services.BuildServiceProvider();
+        var sink = provider.GetServices<IEventSink>().OfType<IDeliveryPolicySource>().Single();
+        return sink.GetDeliveryPolicy(batching);
+    }
+
     [TestCase("Events")]
     [TestCase("events; DROP TABLE x")]
     [TestCase("a_table_name_that_is_longer_than_forty_chars")]
@@ -112,16 +163,61 @@ public sealed class PostgreSqlCollectorBuilderExtensionsTests
     }
 
     [TestCase(0)]
-    [TestCase(17)]
+    [TestCase(65)]
+    public void AddPostgreSqlSink_MaxInFlightOutOfRange_FailsValidation(int inFlight)
+    {
+        var read = OptionsOf(o => o.MaxInFlight = inFlight);
+
+        read.Should().Throw<OptionsValidationException>().WithMessage("*MaxInFlight*");
+    }
+
+    [TestCase(0)]
+    [TestCase(100_001)]
+    public void AddPostgreSqlSink_MaxBatchEventsOutOfRange_FailsValidation(int events)
+    {
+        var read = OptionsOf(o => o.MaxBatchEvents = events);
+
+        read.Should().Throw<OptionsValidationException>().WithMessage("*MaxBatchEvents*");
+    }
+
+    [TestCase(-1)]
+    [TestCase(10_001)]
+    public void AddPostgreSqlSink_MaxBatchAgeOutOfRange_FailsValidationNamingIt(int milliseconds)
+    {
+        var read = OptionsOf(o => o.MaxBatchAge = TimeSpan.FromMilliseconds(milliseconds));
+
+        read.Should().Throw<OptionsValidationException>().WithMessage("*MaxBatchAge*must be between*");
+    }
+
+    [TestCase(0)]
+    [TestCase(65)]
     public void AddPostgreSqlSink_WriteConnectionsOutOfRange_FailsValidation(int connections)
     {
-        var services = new ServiceCollection();
-        services.AddEvothesisCollector().AddPostgreSqlSink("Host=127.0.0.1", o => o.WriteConnections = connections);
-        using var provider = services.BuildServiceProvider();
-
-        var read = () => provider.GetRequiredService<IOptions<PostgreSqlSinkOptions>>().Value;
+        var read = OptionsOf(o => o.WriteConnections = connections);
 
         read.Should().Throw<OptionsValidationException>().WithMessage("*WriteConnections*");
+    }
+
+    [Test]
+    public void AddPostgreSqlSink_WriteConnectionsAndAnotherMaxInFlight_FailsValidationNamingBoth()
+    {
+        var read = OptionsOf(o => (o.WriteConnections, o.MaxInFlight) = (2, 8));
+
+        read.Should().Throw<OptionsValidationException>().WithMessage("*WriteConnections (2)*MaxInFlight (8)*");
+    }
+
+    private static Func<PostgreSqlSinkOptions> OptionsOf(Action<PostgreSqlSinkOptions> configure)
+    {
+        var services = new ServiceCollection();
+        services.AddEvothesisCollector().AddPostgreSqlSink("Host=127.0.0.1", configure);
+        var provider = services.BuildServiceProvider();
+        return () =>
+        {
+            using (provider)
+            {
+                return provider.GetRequiredService<IOptions<PostgreSqlSinkOptions>>().Value;
+            }
+        };
     }
 
     [Test]

@@ -9,8 +9,8 @@ namespace Evothesis.Collector.Sinks.ObjectStorage.Internal;
 /// </summary>
 /// <remarks>
 /// The key depends only on the batch and the client, so writing the same batch again replaces its objects
-/// instead of adding copies. Partitions follow the time the batch was closed (UTC), which is within one
-/// flush interval of the events' <c>received_at</c>.
+/// instead of adding copies. Partitions follow the batch's time (UTC): when its first event was spooled, at most
+/// the object's age limit before the others' <c>received_at</c> in steady traffic.
 /// </remarks>
 internal static class ObjectKeyLayout
 {

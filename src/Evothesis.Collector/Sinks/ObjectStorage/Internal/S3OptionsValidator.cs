@@ -37,6 +37,8 @@ internal sealed class S3OptionsValidator(IEnumerable<S3SinkRequested> requested)
             failures.Add($"Evothesis:S3:MaxConcurrentUploads ({s3.MaxConcurrentUploads}) must be between 1 and 64.");
         }
 
+        ObjectLimits.AddFailures(failures, "Evothesis:S3", ObjectLimits.For(s3));
+
         if (!string.IsNullOrWhiteSpace(s3.ClientBucket)
             && string.Equals(s3.ClientBucket, s3.BackupBucket, StringComparison.Ordinal)
             && ObjectKeyLayout.NormalizePrefix(s3.Prefix) == ObjectKeyLayout.NormalizePrefix(s3.BackupPrefix))

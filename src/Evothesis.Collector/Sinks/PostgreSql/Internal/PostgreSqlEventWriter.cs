@@ -6,30 +6,24 @@ using NpgsqlTypes;
 namespace Evothesis.Collector.Sinks.PostgreSql.Internal;
 
 /// <summary>
-/// Writes events with binary COPY, one transaction per batch (or per part of a large batch), storing each event once.
+/// Writes a batch of events with binary COPY in one transaction, storing each event once. Safe to call for several
+/// batches at once: each write takes its own pooled connection.
 /// </summary>
 /// <remarks>
-/// <para>
-/// Parts: PostgreSQL runs a COPY on one server process, and for these rows (jsonb parsing, three B-tree indexes)
-/// that process, not the network or the client, is what limits a COPY. With more than one write connection
-/// configured (the default is one), a large batch is therefore split into up to
-/// <see cref="PostgreSqlSinkOptions.WriteConnections"/> contiguous parts of at least
-/// <see cref="PostgreSqlSinkOptions.MinEventsPerConnection"/> events, written at the same time over as many
-/// connections, each part as described below in its own transaction. The keys make this safe: when one part fails
-/// and another commits, the batch fails, and writing it again skips what the committed part stored.
-/// </para>
 /// <para>
 /// Fast path: one COPY straight into the events table. Its keys reject what is already stored: the primary key
 /// <c>(received_at, id)</c> a rewritten batch (ids are fixed when events are created), the unique
 /// <c>(event_id, client_id)</c> index of each daily partition a client's retry.
 /// </para>
 /// <para>
-/// Careful path, taken only when the fast path hit a duplicate or a value PostgreSQL refuses: the fast path's
-/// transaction is rolled back, the batch is copied into a temporary table and moved with
-/// <c>INSERT ... ON CONFLICT DO NOTHING</c>, each attempt under a savepoint. An attempt refused for a value is
-/// rolled back to its savepoint and split in halves until the refused events stand alone; those are reported
-/// as dropped, all others stored. It all commits as one transaction, so a failure of any other kind (the
-/// connection, the server) leaves nothing of the part written and is thrown to the caller.
+/// Careful path, taken only when the fast path hit a duplicate, or a deadlock with another batch written at the same
+/// time that holds some of the same keys in another order: the fast path's transaction is rolled back, the batch is
+/// copied into a temporary table and moved with <c>INSERT ... ON CONFLICT DO NOTHING</c>, which waits for the other
+/// batch's transaction and skips what it stored.
+/// </para>
+/// <para>
+/// Any failure, a value PostgreSQL refuses (see <see cref="PostgreSqlRefusal"/>) as well as an outage, rolls the
+/// whole batch back and is thrown as it is.
 /// </para>
 /// </remarks>
 internal sealed class PostgreSqlEventWriter
@@ -39,19 +33,12 @@ internal sealed class PostgreSqlEventWriter
     private readonly string _createStaging;
     private readonly string _copyIntoStaging;
     private readonly string _moveStaging;
-    private readonly string _clearStaging;
 
     private readonly string _findStoredTheDayBefore;
-    private readonly int _writeConnections;
-    private readonly int _minEventsPerConnection;
 
-    public PostgreSqlEventWriter(PostgreSqlSchema schema, int writeConnections = 1, int minEventsPerConnection = 1000)
+    public PostgreSqlEventWriter(PostgreSqlSchema schema)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(writeConnections, 1);
-        ArgumentOutOfRangeException.ThrowIfLessThan(minEventsPerConnection, 1);
         _schema = schema;
-        _writeConnections = writeConnections;
-        _minEventsPerConnection = minEventsPerConnection;
         var staging = "pg_temp." + PostgreSqlSchema.Quote(schema.EventsTableName + "_staging");
         _copyIntoEvents = PostgreSqlSchema.CopyEventsCommand(schema.Events);
         _findStoredTheDayBefore =
@@ -61,7 +48,6 @@ internal sealed class PostgreSqlEventWriter
         _copyIntoStaging = PostgreSqlSchema.CopyEventsCommand(staging);
         _moveStaging = $"INSERT INTO {schema.Events} ({PostgreSqlSchema.EventColumns}) " +
             $"SELECT {PostgreSqlSchema.EventColumns} FROM {staging} ON CONFLICT DO NOTHING";
-        _clearStaging = $"TRUNCATE {staging}";
     }
 
     /// <summary>
@@ -72,24 +58,22 @@ internal sealed class PostgreSqlEventWriter
 
     public PostgreSqlSchema Schema => _schema;
 
-    /// <summary>How many parts (connections, transactions) a batch of <paramref name="count"/> events is written in.</summary>
-    public int PartsFor(int count) => Math.Clamp(count / _minEventsPerConnection, 1, _writeConnections);
-
     /// <summary>Writes the events; see the class remarks.</summary>
     /// <exception cref="NpgsqlException">
-    /// The write failed. Nothing of the failed part was stored; other parts of the batch may have been.
+    /// The write failed, nothing was stored; <see cref="PostgreSqlRefusal.IsRefusal"/> tells a refused value from an outage.
     /// </exception>
+    /// <exception cref="RefusedValueException">A string could not be encoded; nothing was stored.</exception>
     public async Task<WriteOutcome> WriteAsync(NpgsqlDataSource dataSource, IReadOnlyList<CollectedEvent> events, CancellationToken cancellationToken)
     {
         var (rest, storedTheDayBefore) = await SkipStoredTheDayBeforeAsync(dataSource, events, cancellationToken).ConfigureAwait(false);
         if (storedTheDayBefore == 0)
         {
-            return await WriteAllAsync(dataSource, events, cancellationToken).ConfigureAwait(false);
+            return await WriteBatchAsync(dataSource, events, cancellationToken).ConfigureAwait(false);
         }
 
         var outcome = rest.Count == 0
-            ? new WriteOutcome(WritePath.Fast, 0, 0, [])
-            : await WriteAllAsync(dataSource, rest, cancellationToken).ConfigureAwait(false);
+            ? new WriteOutcome(WritePath.Fast, 0, 0)
+            : await WriteBatchAsync(dataSource, rest, cancellationToken).ConfigureAwait(false);
         return outcome with { Duplicates = outcome.Duplicates + storedTheDayBefore };
     }
 
@@ -168,42 +152,8 @@ internal sealed class PostgreSqlEventWriter
         static bool JustAfterMidnight(CollectedEvent e) => e.ReceivedAt.UtcDateTime.TimeOfDay < RetryAcrossMidnightWindow;
     }
 
-    private async Task<WriteOutcome> WriteAllAsync(NpgsqlDataSource dataSource, IReadOnlyList<CollectedEvent> events, CancellationToken cancellationToken)
-    {
-        var parts = PartsFor(events.Count);
-        if (parts == 1)
-        {
-            return await WritePartAsync(dataSource, events, 0, events.Count, cancellationToken).ConfigureAwait(false);
-        }
-
-        // Contiguous ranges, the first ones one event longer when the batch does not divide evenly. Every part runs
-        // to its end even when another fails: what commits need not be written again.
-        var writes = new Task<WriteOutcome>[parts];
-        var start = 0;
-        for (var i = 0; i < parts; i++)
-        {
-            var (partStart, partCount) = (start, (events.Count / parts) + (i < events.Count % parts ? 1 : 0));
-
-            // On the thread pool, so that the parts' rows are encoded at the same time too.
-            writes[i] = Task.Run(() => WritePartAsync(dataSource, events, partStart, partCount, cancellationToken), CancellationToken.None);
-            start += partCount;
-        }
-
-        await Task.WhenAll(writes).ConfigureAwait(false);
-        return WriteOutcome.Combine(writes.Select(w => w.Result));
-    }
-
-    /// <summary>Writes through the temporary table only: the careful path, on its own for comparisons.</summary>
-    public Task<WriteOutcome> WriteCarefullyAsync(NpgsqlConnection connection, IReadOnlyList<CollectedEvent> events, CancellationToken cancellationToken) =>
-        WriteCarefullyAsync(connection, events, 0, events.Count, cancellationToken);
-
-    /// <summary>Writes <c>events[start..start+count]</c> on a connection of its own, in one transaction.</summary>
-    private async Task<WriteOutcome> WritePartAsync(
-        NpgsqlDataSource dataSource,
-        IReadOnlyList<CollectedEvent> events,
-        int start,
-        int count,
-        CancellationToken cancellationToken)
+    /// <summary>Writes the events on a connection of its own, in one transaction.</summary>
+    private async Task<WriteOutcome> WriteBatchAsync(NpgsqlDataSource dataSource, IReadOnlyList<CollectedEvent> events, CancellationToken cancellationToken)
     {
         var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
@@ -213,35 +163,37 @@ internal sealed class PostgreSqlEventWriter
             {
                 try
                 {
-                    await CopyAsync(connection, _copyIntoEvents, events, start, count, cancellationToken).ConfigureAwait(false);
+                    await CopyAsync(connection, _copyIntoEvents, events, 0, events.Count, cancellationToken).ConfigureAwait(false);
                     await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-                    return new WriteOutcome(WritePath.Fast, count, 0, []);
+                    return new WriteOutcome(WritePath.Fast, events.Count, 0);
                 }
-                catch (Exception ex) when (IsDuplicate(ex) || IsRefusedValue(ex, out _) || IsDeadlock(ex))
+                catch (Exception ex) when (IsDuplicate(ex) || IsDeadlock(ex))
                 {
                     await transaction.RollbackAsync(cancellationToken).ConfigureAwait(false);
                 }
             }
 
-            return await WriteCarefullyAsync(connection, events, start, count, cancellationToken).ConfigureAwait(false);
+            return await WriteCarefullyAsync(connection, events, cancellationToken).ConfigureAwait(false);
         }
     }
 
-    private async Task<WriteOutcome> WriteCarefullyAsync(
-        NpgsqlConnection connection,
-        IReadOnlyList<CollectedEvent> events,
-        int start,
-        int count,
-        CancellationToken cancellationToken)
+    /// <summary>Writes through the temporary table, skipping what is already stored, in one transaction.</summary>
+    public async Task<WriteOutcome> WriteCarefullyAsync(NpgsqlConnection connection, IReadOnlyList<CollectedEvent> events, CancellationToken cancellationToken)
     {
         var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         await using (transaction.ConfigureAwait(false))
         {
             await ExecuteAsync(connection, _createStaging, cancellationToken).ConfigureAwait(false);
-            var state = new CarefulState();
-            await StoreRangeAsync(connection, transaction, events, start, count, state, cancellationToken).ConfigureAwait(false);
+            await CopyAsync(connection, _copyIntoStaging, events, 0, events.Count, cancellationToken).ConfigureAwait(false);
+            int inserted;
+            var move = new NpgsqlCommand(_moveStaging, connection, transaction);
+            await using (move.ConfigureAwait(false))
+            {
+                inserted = await move.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+
             await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-            return new WriteOutcome(WritePath.Careful, state.Inserted, state.Duplicates, state.Refused);
+            return new WriteOutcome(WritePath.Careful, inserted, events.Count - inserted);
         }
     }
 
@@ -306,34 +258,12 @@ internal sealed class PostgreSqlEventWriter
         exception is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation };
 
     /// <summary>
-    /// Two parts of one batch each waited for the other: both held a key (the same client and <c>eventId</c> twice
-    /// in the batch, in crossing order) the other was inserting. PostgreSQL cancels one of them; the other commits,
-    /// and the careful path then skips what it stored.
+    /// Two batches written at the same time each waited for the other: both held a key (the same client and
+    /// <c>eventId</c> in both, in crossing order) the other was inserting. PostgreSQL cancels one of them; the other
+    /// commits, and the careful path then skips what it stored.
     /// </summary>
     public static bool IsDeadlock(Exception exception) =>
         exception is PostgresException { SqlState: PostgresErrorCodes.DeadlockDetected };
-
-    /// <summary>
-    /// The failure is about one row's values, not about the connection or the server: class 22 (data exception,
-    /// such as a NUL character, <c>\u0000</c> in jsonb or a number out of range), 54000 (a value too large for an
-    /// index), or a string .NET cannot encode.
-    /// </summary>
-    public static bool IsRefusedValue(Exception exception, out string code)
-    {
-        switch (exception)
-        {
-            case PostgresException pg when pg.SqlState.StartsWith("22", StringComparison.Ordinal)
-                || pg.SqlState == PostgresErrorCodes.ProgramLimitExceeded:
-                code = pg.SqlState;
-                return true;
-            case RefusedValueException:
-                code = RefusedValueException.Code;
-                return true;
-            default:
-                code = "";
-                return false;
-        }
-    }
 
     private static Task WriteTextAsync(NpgsqlBinaryImporter importer, string? value, CancellationToken cancellationToken) =>
         value is null
@@ -353,57 +283,6 @@ internal sealed class PostgreSqlEventWriter
             await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
     }
-
-    private async Task StoreRangeAsync(
-        NpgsqlConnection connection,
-        NpgsqlTransaction transaction,
-        IReadOnlyList<CollectedEvent> events,
-        int start,
-        int count,
-        CarefulState state,
-        CancellationToken cancellationToken)
-    {
-        const string Savepoint = "evothesis_range";
-        await transaction.SaveAsync(Savepoint, cancellationToken).ConfigureAwait(false);
-        try
-        {
-            await CopyAsync(connection, _copyIntoStaging, events, start, count, cancellationToken).ConfigureAwait(false);
-            int inserted;
-            var move = new NpgsqlCommand(_moveStaging, connection, transaction);
-            await using (move.ConfigureAwait(false))
-            {
-                inserted = await move.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-            }
-
-            await ExecuteAsync(connection, _clearStaging, cancellationToken).ConfigureAwait(false);
-            await transaction.ReleaseAsync(Savepoint, cancellationToken).ConfigureAwait(false);
-            state.Inserted += inserted;
-            state.Duplicates += count - inserted;
-        }
-        catch (Exception ex) when (IsRefusedValue(ex, out var code))
-        {
-            await transaction.RollbackAsync(Savepoint, cancellationToken).ConfigureAwait(false);
-            await transaction.ReleaseAsync(Savepoint, cancellationToken).ConfigureAwait(false);
-            if (count == 1)
-            {
-                state.Refused.Add(new RefusedEvent(events[start], code));
-                return;
-            }
-
-            var half = count / 2;
-            await StoreRangeAsync(connection, transaction, events, start, half, state, cancellationToken).ConfigureAwait(false);
-            await StoreRangeAsync(connection, transaction, events, start + half, count - half, state, cancellationToken).ConfigureAwait(false);
-        }
-    }
-
-    private sealed class CarefulState
-    {
-        public int Inserted { get; set; }
-
-        public int Duplicates { get; set; }
-
-        public List<RefusedEvent> Refused { get; } = [];
-    }
 }
 
 /// <summary>Which way a batch was written.</summary>
@@ -412,33 +291,12 @@ internal enum WritePath
     /// <summary>One COPY straight into the events table.</summary>
     Fast,
 
-    /// <summary>Through the temporary table, skipping duplicates and isolating refused values.</summary>
+    /// <summary>Through the temporary table, skipping what is already stored.</summary>
     Careful,
 }
 
-/// <summary>What a write stored, skipped as already stored, and dropped.</summary>
-internal sealed record WriteOutcome(WritePath Path, int Inserted, int Duplicates, IReadOnlyList<RefusedEvent> Refused)
-{
-    /// <summary>The outcome of a batch written in parts: careful if any part was.</summary>
-    public static WriteOutcome Combine(IEnumerable<WriteOutcome> parts)
-    {
-        var path = WritePath.Fast;
-        int inserted = 0, duplicates = 0;
-        var refused = new List<RefusedEvent>();
-        foreach (var part in parts)
-        {
-            path = part.Path == WritePath.Careful ? WritePath.Careful : path;
-            inserted += part.Inserted;
-            duplicates += part.Duplicates;
-            refused.AddRange(part.Refused);
-        }
-
-        return new WriteOutcome(path, inserted, duplicates, refused);
-    }
-}
-
-/// <summary>An event PostgreSQL refused, with the SQLSTATE that says why.</summary>
-internal readonly record struct RefusedEvent(CollectedEvent Event, string SqlState);
+/// <summary>What a write stored, and skipped as already stored.</summary>
+internal sealed record WriteOutcome(WritePath Path, int Inserted, int Duplicates);
 
 /// <summary>A value could not even be sent: .NET could not encode one of the event's strings.</summary>
 internal sealed class RefusedValueException(int index, Exception innerException)

@@ -17,16 +17,16 @@ internal static partial class PostgreSqlLog
     [LoggerMessage(1503, LogLevel.Information, "Skipped {Count} of {Total} events already stored in PostgreSQL (retries)")]
     public static partial void DuplicatesSkipped(ILogger logger, int count, int total);
 
-    // The SQLSTATE says what kind of value was refused; the server's message is not logged, as it can quote the value.
-    [LoggerMessage(1504, LogLevel.Error, "Dropped event {Id} of client {ClientId}: PostgreSQL refused one of its values (SQLSTATE {SqlState}); the other events of the batch were stored")]
-    public static partial void EventDropped(ILogger logger, Guid id, string clientId, string sqlState);
+    // The SQLSTATE and a fixed reason say what kind of value was refused; the server's message is not logged, as it
+    // can quote the value. The spool consumer parks the request that holds it (and logs that).
+    [LoggerMessage(1504, LogLevel.Warning, "PostgreSQL refused a batch of {Count} events for good (SQLSTATE {SqlState}: {Reason}); nothing of it was stored")]
+    public static partial void BatchRefused(ILogger logger, int count, string sqlState, string reason);
 
-    // With more than one part, parts that did not fail may be committed; writing the batch again skips them.
-    [LoggerMessage(1505, LogLevel.Warning, "Writing {Count} events to PostgreSQL in {Parts} part(s) failed ({ErrorType}); idle connections are discarded")]
-    public static partial void WriteFailed(ILogger logger, int count, string errorType, int parts);
+    [LoggerMessage(1505, LogLevel.Warning, "Writing {Count} events to PostgreSQL failed ({ErrorType}); nothing of them was stored, idle connections are discarded")]
+    public static partial void WriteFailed(ILogger logger, int count, string errorType);
 
-    [LoggerMessage(1506, LogLevel.Debug, "Batch of {Count} events written to PostgreSQL on the careful path: {Inserted} inserted, {Duplicates} duplicates, {Dropped} dropped")]
-    public static partial void CarefulWrite(ILogger logger, int count, int inserted, int duplicates, int dropped);
+    [LoggerMessage(1506, LogLevel.Debug, "Batch of {Count} events written to PostgreSQL on the careful path: {Inserted} inserted, {Duplicates} duplicates")]
+    public static partial void CarefulWrite(ILogger logger, int count, int inserted, int duplicates);
 
     [LoggerMessage(1507, LogLevel.Information, "Dropped PostgreSQL partition {Partition}: older than the {RetentionDays} days kept")]
     public static partial void PartitionDropped(ILogger logger, string partition, int retentionDays);
