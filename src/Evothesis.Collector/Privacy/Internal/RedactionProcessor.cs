@@ -53,7 +53,9 @@ internal sealed class RedactionProcessor : IEventProcessor
             e.EventType = type;
         }
 
-        if (e.SessionId is { } session && _redactor.TryRedactText(session, "sessionId", recorder, out var redactedSession))
+        // A UUID in its canonical form is an identifier: its digit runs can look like a phone number or a national id
+        // (a few random UUIDs in 100 000 do), and redacting it would split a session or lose an event's deduplication.
+        if (e.SessionId is { } session && !IsUuid(session) && _redactor.TryRedactText(session, "sessionId", recorder, out var redactedSession))
         {
             e.SessionId = redactedSession;
         }
@@ -61,9 +63,11 @@ internal sealed class RedactionProcessor : IEventProcessor
         // An eventId is a retry key: sinks keep one event per client and eventId (PostgreSQL's unique index).
         // With a marker in it, different events would share a key ("[redacted:card]") and all but one would be
         // discarded as retries, so an eventId holding personal data is removed, not marked.
-        if (e.EventId is { } id && _redactor.TryRedactText(id, "eventId", recorder, out _))
+        if (e.EventId is { } id && !IsUuid(id) && _redactor.TryRedactText(id, "eventId", recorder, out _))
         {
             e.EventId = null;
         }
     }
+
+    private static bool IsUuid(string value) => value.Length == 36 && Guid.TryParseExact(value, "D", out _);
 }
