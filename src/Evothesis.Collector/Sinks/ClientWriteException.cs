@@ -55,8 +55,8 @@ public sealed class ClientWriteException : Exception
 
     private ClientWriteException(FrozenSet<string> failedClientIds, Exception? innerException, bool isPermanent)
         : base(
-            $"The events of {failedClientIds.Count} client(s) were not written ({string.Join(", ", failedClientIds.Order(StringComparer.Ordinal))}); " +
-            "the other clients' events were.",
+            $"The events of {failedClientIds.Count} client(s) were not written ({string.Join(", ", failedClientIds.Order(StringComparer.Ordinal))}" +
+            (isPermanent ? ", for good" : string.Empty) + "); the batch's other clients' events, if any, were.",
             innerException)
     {
         FailedClientIds = failedClientIds;
