@@ -46,6 +46,13 @@ internal sealed class EventBatcher : IAsyncDisposable
     /// </remarks>
     public const string AuditConsumerName = "audit";
 
+    // Scratch buffers above this size are dropped after use.
+    private const int MaxScratchBytes = 1024 * 1024;
+
+    // The encoding buffer of the request thread: the spool copies the record, so it is free again once Append returns.
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? t_scratch;
+
     private readonly WriteAheadSpool _spool;
     private readonly SpoolMetrics _spoolMetrics;
     private readonly SpoolConsumer[] _consumers;
@@ -206,15 +213,31 @@ internal sealed class EventBatcher : IAsyncDisposable
             return EnqueueStatus.ShuttingDown;
         }
 
-        // Encoded once into a scratch buffer; the spool copies it into its pending writes.
-        var payload = new ArrayBufferWriter<byte>(256 + (events.Count * 512));
-        SpoolEventCodec.Write(payload, events, audit);
-        if (payload.WrittenCount > _spool.MaxRecordBytes)
+        // Encoded once into the thread's scratch buffer; the spool copies it into its pending writes.
+        var payload = t_scratch ??= new ArrayBufferWriter<byte>(16 * 1024);
+        payload.ResetWrittenCount();
+        SpoolAppendResult result;
+        try
         {
-            return EnqueueStatus.TooLarge;
+            SpoolEventCodec.Write(payload, events, audit);
+            if (payload.WrittenCount > _spool.MaxRecordBytes)
+            {
+                return EnqueueStatus.TooLarge;
+            }
+
+            // In Enqueued mode nobody waits for the record's fsync (unless it carries an audit record).
+            var mode = _options.AckMode;
+            result = _spool.Append(payload.WrittenSpan, waited: mode != AckMode.Enqueued || audit is not null);
+        }
+        finally
+        {
+            if (payload.Capacity > MaxScratchBytes)
+            {
+                // A large request's buffer is not kept for the thread's next, small one.
+                t_scratch = null;
+            }
         }
 
-        var result = _spool.Append(payload.WrittenSpan);
         switch (result.Status)
         {
             case SpoolAppendStatus.Full:
@@ -227,12 +250,12 @@ internal sealed class EventBatcher : IAsyncDisposable
 
         // A host without hosted services (a bare service provider) still gets its events delivered.
         Start();
-        var mode = _options.AckMode;
-        if (mode == AckMode.Committed)
+        var ackMode = _options.AckMode;
+        if (ackMode == AckMode.Committed)
         {
             written = WhenCommittedAsync(result.Durable, result.EndPosition);
         }
-        else if (mode == AckMode.Durable || audit is not null)
+        else if (ackMode == AckMode.Durable || audit is not null)
         {
             written = WhenDurableAsync(result.Durable);
         }

@@ -340,9 +340,15 @@ internal sealed class SpoolConsumer
         CommittedTo?.Invoke(this, delivery.EndPosition);
 
         // Before the next batch is cut: after a crash only the batches in flight are read again, from the same first
-        // record, so the first gets the same id. With a lazily written cursor, the batches since it would be read again
-        // with other boundaries, so other ids and object keys: stored twice.
-        _spool.FlushCheckpoints(Name);
+        // request, so the first gets the same id. With a lazily written cursor, the batches since it would be read again
+        // with other boundaries, so other ids and object keys: stored twice. A delivery that carried no request (the
+        // audit trail's stretch of unaudited records) wrote nothing: its cursor is written with the next delivery that
+        // does, or by the spool's checkpoint interval, and read again it is skipped again, ahead of the same first
+        // request (see PendingRecords.Take).
+        if (delivery.Requests.Count > 0)
+        {
+            _spool.FlushCheckpoints(Name);
+        }
     }
 
     private void ReleaseWaiters()
@@ -714,7 +720,19 @@ internal sealed class SpoolConsumer
         // Takes records up to the policy's limits (at least one request; a request is never split).
         public SpoolDelivery Take(DeliveryPolicy policy)
         {
+            // The batch is named after its first request, not after records skipped ahead of it: read again from an
+            // older cursor, the same requests get the same id.
             var first = _records.Peek().Record;
+            foreach (var (record, request) in _records)
+            {
+                if (request is not null)
+                {
+                    first = record;
+                    break;
+                }
+            }
+
+            var start = _records.Peek().Record.Position;
             var requests = new List<SpooledRequest>();
             var records = new List<SpoolRecord>();
             var events = new List<CollectedEvent>();
@@ -744,7 +762,7 @@ internal sealed class SpoolConsumer
 
             var end = _records.TryPeek(out var left) ? left.Record.Position : _readEnd;
             var batch = new EventBatch(BatchId(first.Position, first.AppendedAt), first.AppendedAt, events);
-            return new SpoolDelivery(requests, batch, first.Position, end) { Records = records };
+            return new SpoolDelivery(requests, batch, start, end) { Records = records };
         }
     }
 }

@@ -12,7 +12,21 @@ internal static class ResponseWriter
 
     private static readonly JsonWriterOptions Options = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
+    // The bodies of full acceptances, the common answer, by count: built once, shared (the body is read-only).
+    private static readonly byte[]?[] AllAccepted = new byte[]?[257];
+
     public static CollectorResponse Accepted(int accepted, IReadOnlyList<Rejection> rejected, string domain)
+    {
+        if (rejected.Count == 0 && (uint)accepted < (uint)AllAccepted.Length)
+        {
+            var body = AllAccepted[accepted] ??= Write(accepted, rejected).ToArray();
+            return new CollectorResponse(202, JsonContentType, body, null, accepted) { AuthorizedDomain = domain };
+        }
+
+        return new CollectorResponse(202, JsonContentType, Write(accepted, rejected), null, accepted) { AuthorizedDomain = domain };
+    }
+
+    private static ReadOnlyMemory<byte> Write(int accepted, IReadOnlyList<Rejection> rejected)
     {
         var buffer = new ArrayBufferWriter<byte>(64 + (rejected.Count * 48));
         using (var writer = new Utf8JsonWriter(buffer, Options))
@@ -23,7 +37,7 @@ internal static class ResponseWriter
             writer.WriteEndObject();
         }
 
-        return new CollectorResponse(202, JsonContentType, buffer.WrittenMemory, null, accepted) { AuthorizedDomain = domain };
+        return buffer.WrittenMemory;
     }
 
     public static CollectorResponse Problem(

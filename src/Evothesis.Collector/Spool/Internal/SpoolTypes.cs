@@ -21,7 +21,7 @@ internal enum SpoolAppendStatus
     Stopped,
 }
 
-/// <summary>The outcome of <see cref="WriteAheadSpool.Append(ReadOnlySpan{byte})"/>.</summary>
+/// <summary>The outcome of <see cref="WriteAheadSpool.Append(ReadOnlySpan{byte}, bool)"/>.</summary>
 /// <param name="Status">Whether the records were accepted.</param>
 /// <param name="Position">The first record's position; for a refused append, -1.</param>
 /// <param name="EndPosition">The position just after the last record: what a consumer commits once it has them all.</param>
