@@ -351,7 +351,8 @@ public sealed class CollectorPipeline
 
         var receivedAt = ToMicroseconds(_time.GetUtcNow());
         var userAgent = Truncate(request.UserAgent, _options.Limits.MaxUserAgentLength);
-        var rejected = new List<Rejection>(parsed.Rejected);
+        // The parser's list, owned by this request.
+        var rejected = parsed.Rejected;
         var events = new List<CollectedEvent>(parsed.Events.Count);
         foreach (var p in parsed.Events)
         {

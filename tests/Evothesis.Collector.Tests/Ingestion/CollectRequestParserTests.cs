@@ -343,6 +343,10 @@ public class CollectRequestParserTests
     [TestCase("\"2026-11-26T11:59:58Z\"", "2026-11-26T11:59:58+00:00")]
     [TestCase("\"2026-11-26T12:59:58+01:00\"", "2026-11-26T11:59:58+00:00")]
     [TestCase("\"2026-11-26T11:59:58.123\"", "2026-11-26T11:59:58.123+00:00")]
+    [TestCase("\"2026-11-26T06:59:58.5-05:00\"", "2026-11-26T11:59:58.5+00:00")]
+    [TestCase("\"2026-11-26T11:59:58.000z\"", "2026-11-26T11:59:58+00:00")]
+    [TestCase("\"2026-11-26 11:59:58Z\"", "2026-11-26T11:59:58+00:00")]
+    [TestCase("\"Thu, 26 Nov 2026 11:59:58 GMT\"", "2026-11-26T11:59:58+00:00")]
     [TestCase("1795694398000", "2026-11-26T11:59:58+00:00")]
     [TestCase("1795694398", "2026-11-26T11:59:58+00:00")]
     public void Parse_Timestamp_AcceptsIsoStringsAndEpochNumbers(string json, string expected)
@@ -351,6 +355,17 @@ public class CollectRequestParserTests
 
         e.Timestamp.Should().Be(DateTimeOffset.Parse(expected, System.Globalization.CultureInfo.InvariantCulture));
         e.ClientTimestamp.Should().Be(json.Trim('"'));
+    }
+
+    [Test]
+    public void Parse_BatchWithRepeatedAndManyEventTypes_GivesEachEventItsOwnType()
+    {
+        string[] types = ["click", "pageview", "click", "scroll", "form_submit", "purchase", "video_play", "pageview", "click", "Click"];
+        var members = string.Join(",", types.Select(t => $$"""{"eventType":"{{t}}"}"""));
+
+        var parsed = Parse($$"""{"eventType":"batch","siteId":"localhost","events":[{{members}}]}""");
+
+        parsed.Events.Select(e => e.EventType).Should().Equal(types);
     }
 
     [TestCase("\"yesterday\"")]

@@ -61,6 +61,32 @@ public class WriteAheadSpoolTests
     }
 
     [Test]
+    public async Task Append_RecordsNobodyWaitsFor_BecomeDurableAndReadableWithoutAWaiter()
+    {
+        var spool = _context.Open();
+
+        var lazy = Enumerable.Range(0, 20).Select(i => spool.Append(SpoolTestContext.Payload(50, i), waited: false)).ToList();
+        await Task.WhenAll(lazy.Select(a => a.Durable)).WaitAsync(Deadline);
+
+        lazy.Should().OnlyContain(a => a.Status == SpoolAppendStatus.Accepted);
+        spool.DurablePosition.Should().Be(lazy[^1].EndPosition, "a record nobody waits for is still written, within the delay");
+        (await SpoolTestContext.ReadAllAsync(spool, "postgresql")).Should().HaveCount(20);
+    }
+
+    [Test]
+    public async Task Append_WaitedRecordBehindOnesNobodyWaitsFor_TakesThemAlong()
+    {
+        var spool = _context.Open();
+        var lazy = spool.Append("lazy"u8, waited: false);
+        var waited = spool.Append("waited"u8);
+
+        await waited.Durable.WaitAsync(Deadline);
+
+        lazy.Durable.IsCompletedSuccessfully.Should().BeTrue("the earlier record is written with the one a request waits for");
+        spool.DurablePosition.Should().Be(waited.EndPosition);
+    }
+
+    [Test]
     public async Task Append_ConcurrentAppendsWhileAFlushIsInProgress_ShareTheNextFlush()
     {
         var spool = _context.Open();

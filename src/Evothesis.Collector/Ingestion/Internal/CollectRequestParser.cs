@@ -38,6 +38,14 @@ internal sealed class CollectRequestParser
     // not to be a batch, and the array is one field of a single event.
     private bool _membersUnstorable;
 
+    // A batch's members while it is parsed: reused by the thread's next request (a member is large, and a list grown
+    // by doubling would cost more than the events it holds).
+    [ThreadStatic]
+    private static List<Member>? t_members;
+
+    // The event types seen last, so a batch of clicks allocates the string "click" once: (UTF-8, string) pairs.
+    private (byte[] Utf8, string Value)[]? _types;
+
     private CollectRequestParser(byte[] body, int start, int length, RequestLimitsOptions limits)
     {
         _body = body;
@@ -162,7 +170,27 @@ internal sealed class CollectRequestParser
             throw Problems.Malformed("The body must be a JSON object: one event, or a batch envelope with an 'events' array.");
         }
 
-        var envelope = new Fields { Members = [] };
+        var members = t_members ?? [];
+        t_members = null;
+        try
+        {
+            var envelope = new Fields { Members = members };
+            return ParseEnvelope(ref reader, ref envelope);
+        }
+        finally
+        {
+            // What the members refer to (strings, slices) is not kept alive by the thread; a list grown by a huge batch
+            // is not kept at all.
+            members.Clear();
+            if (members.Capacity <= 1024)
+            {
+                t_members = members;
+            }
+        }
+    }
+
+    private ParsedRequest ParseEnvelope(ref Utf8JsonReader reader, ref Fields envelope)
+    {
         ReadObject(ref reader, ref envelope, isEnvelope: true);
         if (reader.Read())
         {
@@ -321,7 +349,9 @@ internal sealed class CollectRequestParser
             if (Is(ref reader, "eventType"u8, "event_type"u8))
             {
                 Next(ref reader);
-                if (reader.TokenType == JsonTokenType.String && GetStringOrNull(ref reader) is { } type && !string.IsNullOrWhiteSpace(type))
+                if (reader.TokenType == JsonTokenType.String
+                    && (isEnvelope ? GetStringOrNull(ref reader) : GetEventType(ref reader)) is { } type
+                    && !string.IsNullOrWhiteSpace(type))
                 {
                     f.EventType = type;
                     f.EventTypeInvalid = false;
@@ -474,6 +504,15 @@ internal sealed class CollectRequestParser
             // The client's text is kept only when it is a timestamp: anything else is no time and could be
             // anything (a mistake, or personal data).
             case JsonTokenType.String:
+                // ISO 8601 with a zone, as Date.toISOString() sends it: parsed from the UTF-8 bytes. Anything else goes
+                // through the invariant culture's parser (its result for ISO 8601 with a zone is the same).
+                if (!reader.ValueIsEscaped && EndsWithZone(reader.ValueSpan) && reader.TryGetDateTimeOffset(out var iso))
+                {
+                    value = iso.ToUniversalTime();
+                    text = Encoding.UTF8.GetString(reader.ValueSpan);
+                    break;
+                }
+
                 var candidate = GetStringOrNull(ref reader);
                 if (DateTimeOffset.TryParse(
                     candidate,
@@ -505,6 +544,42 @@ internal sealed class CollectRequestParser
                 SkipValue(ref reader);
                 break;
         }
+    }
+
+    // 'Z' or a numeric offset (+hh:mm, -hh:mm) after a time: the reader's ISO 8601 parser would take a time without a
+    // zone as local time, where the collector takes it as UTC.
+    private static bool EndsWithZone(ReadOnlySpan<byte> value) =>
+        value.Length > 10
+        && (value[^1] is (byte)'Z' or (byte)'z'
+            || (value.Length > 16 && value[^3] == (byte)':' && value[^6] is (byte)'+' or (byte)'-'));
+
+    // Event types repeat within a batch: the string of one seen before (same UTF-8 bytes) is reused.
+    private string? GetEventType(ref Utf8JsonReader reader)
+    {
+        if (reader.ValueIsEscaped || reader.ValueSpan.Length > 64)
+        {
+            return GetStringOrNull(ref reader);
+        }
+
+        var utf8 = reader.ValueSpan;
+        _types ??= new (byte[], string)[4];
+        for (var i = 0; i < _types.Length && _types[i].Utf8 is { } known; i++)
+        {
+            if (utf8.SequenceEqual(known))
+            {
+                return _types[i].Value;
+            }
+        }
+
+        var value = GetStringOrNull(ref reader);
+        if (value is not null)
+        {
+            // The newest first; the oldest of a full table is dropped.
+            Array.Copy(_types, 0, _types, 1, _types.Length - 1);
+            _types[0] = (utf8.ToArray(), value);
+        }
+
+        return value;
     }
 
     private static bool TryReadIdentifier(ref Utf8JsonReader reader, int maxLength, out string? value)
