@@ -30,6 +30,7 @@ public static class NatsCollectorBuilderExtensions
         {
             services.AddSingleton<NatsSinkMarker>();
             services.TryAddSingleton<NatsJetStreamEventSink>();
+            services.AddHostedService<NatsStreamInitializer>();
 
             // First among the sinks: the Committed acknowledgement waits for the first sink's consumer.
             var descriptor = ServiceDescriptor.Singleton<IEventSink>(sp => sp.GetRequiredService<NatsJetStreamEventSink>());

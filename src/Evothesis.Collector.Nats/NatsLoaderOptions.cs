@@ -25,10 +25,11 @@ public sealed class NatsLoaderOptions
     public int BatchSize { get; set; } = 1000;
 
     /// <summary>
-    /// Gets or sets how long a fetch waits for <see cref="BatchSize"/> messages before the loader writes what it has.
-    /// The default is 1 second.
+    /// Gets or sets how long one pull request waits for a message when none is waiting (the loader takes what is waiting,
+    /// up to <see cref="BatchSize"/>, without delay; this only bounds how long an idle loader's request stays open). More
+    /// than 1 second. The default is 5 seconds.
     /// </summary>
-    public TimeSpan FetchWait { get; set; } = TimeSpan.FromSeconds(1);
+    public TimeSpan FetchWait { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>
     /// Gets or sets how long the server waits for a message's acknowledgement before it delivers the message again (to

@@ -57,9 +57,10 @@ internal sealed class NatsLoaderOptionsValidator : IValidateOptions<NatsLoaderOp
         }
 
         var failures = new List<string>();
-        if (options.FetchWait < TimeSpan.FromMilliseconds(100))
+        // The client refuses a pull request that expires within a second.
+        if (options.FetchWait <= TimeSpan.FromSeconds(1))
         {
-            failures.Add($"{NatsLoaderOptions.SectionName}:FetchWait must be at least 100 milliseconds (it is {options.FetchWait}).");
+            failures.Add($"{NatsLoaderOptions.SectionName}:FetchWait must be more than 1 second (it is {options.FetchWait}).");
         }
 
         if (options.AckWait < TimeSpan.FromSeconds(1) || options.AckWait <= options.FetchWait)

@@ -92,12 +92,7 @@ internal sealed class NatsSinkLoader
                     NatsLog.LoaderStarted(_logger, _sink.Name, _source.Options.StreamName, ConsumerName);
                 }
 
-                var messages = new List<INatsJSMsg<byte[]>>(_options.BatchSize);
-                var fetch = new NatsJSFetchOpts { MaxMsgs = _options.BatchSize, Expires = _options.FetchWait };
-                await foreach (var message in consumer.FetchAsync(fetch, NatsRawSerializer<byte[]>.Default, stopping).ConfigureAwait(false))
-                {
-                    messages.Add(message);
-                }
+                var messages = await FetchAsync(consumer, stopping).ConfigureAwait(false);
 
                 attempt = 0;
                 if (messages.Count > 0)
@@ -128,6 +123,42 @@ internal sealed class NatsSinkLoader
                     return;
                 }
             }
+        }
+    }
+
+    // What is waiting, up to BatchSize, without waiting; when nothing is, the first message to arrive (within FetchWait)
+    // and what is waiting after it: large batches under load, no batching delay when traffic is light.
+    private async Task<List<INatsJSMsg<byte[]>>> FetchAsync(INatsJSConsumer consumer, CancellationToken stopping)
+    {
+        var messages = new List<INatsJSMsg<byte[]>>(_options.BatchSize);
+        await FetchWaitingAsync(consumer, messages, stopping).ConfigureAwait(false);
+        if (messages.Count > 0)
+        {
+            return messages;
+        }
+
+        var next = await consumer.NextAsync(NatsRawSerializer<byte[]>.Default, new NatsJSNextOpts { Expires = _options.FetchWait }, stopping).ConfigureAwait(false);
+        if (next is { } first)
+        {
+            messages.Add(first);
+            await FetchWaitingAsync(consumer, messages, stopping).ConfigureAwait(false);
+        }
+
+        return messages;
+    }
+
+    private async Task FetchWaitingAsync(INatsJSConsumer consumer, List<INatsJSMsg<byte[]>> messages, CancellationToken stopping)
+    {
+        var wanted = _options.BatchSize - messages.Count;
+        if (wanted <= 0)
+        {
+            return;
+        }
+
+        var fetch = new NatsJSFetchOpts { MaxMsgs = wanted, Expires = _options.FetchWait };
+        await foreach (var message in consumer.FetchNoWaitAsync(fetch, NatsRawSerializer<byte[]>.Default, stopping).ConfigureAwait(false))
+        {
+            messages.Add(message);
         }
     }
 

@@ -13,6 +13,8 @@ namespace Evothesis.Collector.Tests.Nats;
 [CancelAfter(120_000)]
 public sealed class ScaleOutTests
 {
+    private const string StreamName = "EVOTHESIS_EVENTS";
+
     private static readonly TimeSpan DrainDeadline = TimeSpan.FromSeconds(45);
 
     private TempDirectory _folder = null!;
@@ -37,6 +39,7 @@ public sealed class ScaleOutTests
         await using var loader = Loader(nats, "l1");
         await Task.WhenAll(first.StartAsync(cancellationToken), second.StartAsync(cancellationToken));
         loader.Start();
+        await nats.WaitForStreamAsync(StreamName, cancellationToken);
 
         var load = new CollectLedger();
         using (var stop = new CancellationTokenSource(TimeSpan.FromSeconds(4)))
@@ -63,6 +66,7 @@ public sealed class ScaleOutTests
         await using var loader = Loader(nats, "l1");
         await Task.WhenAll(first.StartAsync(cancellationToken), second.StartAsync(cancellationToken));
         loader.Start();
+        await nats.WaitForStreamAsync(StreamName, cancellationToken);
 
         var load = new CollectLedger();
         int acknowledgedBeforeKill;
@@ -98,6 +102,7 @@ public sealed class ScaleOutTests
         await using var loader = Loader(nats, "l1");
         await collector.StartAsync(cancellationToken);
         loader.Start();
+        await nats.WaitForStreamAsync(StreamName, cancellationToken);
 
         var load = new CollectLedger();
         long storedAtKill;
@@ -146,7 +151,7 @@ public sealed class ScaleOutTests
             ["Evothesis:Nats:Url"] = nats.Url,
             ["Evothesis:Nats:Replicas"] = nats.Size.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Evothesis:Nats:Loader:AckWait"] = "00:00:03",
-            ["Evothesis:Nats:Loader:FetchWait"] = "00:00:00.200",
+            ["Evothesis:Nats:Loader:FetchWait"] = "00:00:02",
             ["Evothesis:Nats:Loader:BatchSize"] = "200",
         });
 

@@ -4,13 +4,21 @@ using System.Text;
 namespace Evothesis.Collector.Tests.Support;
 
 /// <summary>
-/// The built loader (<c>dotnet Evothesis.Collector.Loader.dll</c>, copied next to the tests) as a real OS process, run
-/// from a folder of its own (so no appsettings.json of another host is read), configured through environment
-/// variables. It can be killed (SIGKILL) and started again; its output is kept across starts.
+/// The built loader (<c>dotnet Evothesis.Collector.Loader.dll</c> in the loader's own build folder, with its own
+/// dependencies: the tests' folder resolves some of them from the ASP.NET Core framework, which a worker does not load)
+/// as a real OS process, run from a folder of its own, configured through environment variables. It can be killed (SIGKILL) and started again; its output is kept across starts.
 /// </summary>
 public sealed class LoaderProcess : IAsyncDisposable
 {
-    private static readonly string LoaderDll = Path.Combine(AppContext.BaseDirectory, "Evothesis.Collector.Loader.dll");
+    // Built by the test project's reference, with the same configuration and target framework as the tests.
+    private static readonly string LoaderDll = Path.Combine(
+        RepositoryRoot.Find(),
+        "samples",
+        "Evothesis.Collector.Loader",
+        "bin",
+        new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name,
+        new DirectoryInfo(AppContext.BaseDirectory).Name,
+        "Evothesis.Collector.Loader.dll");
 
     private readonly Dictionary<string, string?> _settings;
     private readonly string _folder;
@@ -55,7 +63,7 @@ public sealed class LoaderProcess : IAsyncDisposable
 
         if (!File.Exists(LoaderDll))
         {
-            throw new FileNotFoundException("The loader is not next to the tests: the test project references it.", LoaderDll);
+            throw new FileNotFoundException("The loader is not built: the test project references it.", LoaderDll);
         }
 
         _process?.Dispose();

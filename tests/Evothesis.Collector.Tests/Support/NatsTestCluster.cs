@@ -71,6 +71,36 @@ public sealed class NatsTestCluster : IAsyncDisposable
     /// <summary>Starts node <paramref name="index"/> again on its ports and folder.</summary>
     public void Restart(int index) => Start(_nodes[index]);
 
+    /// <summary>Waits until stream <paramref name="name"/> exists and has a leader (created by the hosts under test).</summary>
+    public async Task WaitForStreamAsync(string name, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(StartTimeout);
+        await using var connection = new NatsConnection(new NatsOpts { Url = Url, RequestTimeout = TimeSpan.FromSeconds(2) });
+        var js = new NatsJSContext(connection);
+        while (true)
+        {
+            try
+            {
+                var stream = await js.GetStreamAsync(name, cancellationToken: timeout.Token);
+                if (Size == 1 || !string.IsNullOrEmpty(stream.Info.Cluster?.Leader))
+                {
+                    return;
+                }
+            }
+            catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+            {
+                throw new TimeoutException($"Stream {name} had no leader within {StartTimeout}:\n{Output}");
+            }
+            catch (Exception ex) when (ex is NatsException or TimeoutException)
+            {
+                // Not created yet, or no leader elected yet.
+            }
+
+            await Task.Delay(100, timeout.Token);
+        }
+    }
+
     /// <summary>Gets what the servers wrote, for a failing test's message.</summary>
     public string Output => string.Join("\n", _nodes.Select(n => $"--- node {n.Index}:\n{n.Output}"));
 
