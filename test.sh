@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the whole test suite. Installs what the tests need when it is missing (PostgreSQL, the S3 test
-# server, Chromium); the tests start their own PostgreSQL and S3 servers on free loopback ports.
+# server, nats-server, Chromium); the tests start their own PostgreSQL, S3 and NATS servers on free loopback ports.
 # Extra arguments go to 'dotnet test' (for example: ./test.sh --filter "FullyQualifiedName~Batching").
 set -uo pipefail
 REPO_ROOT="$(cd "$(dirname "$0")" && pwd)"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs when it is missing, as on a fresh Debian machine with the .NET SDK:
-# the PostgreSQL server binaries, the pinned S3 test server (s3rver, from npm) and Chromium.
+# the PostgreSQL server binaries, the pinned S3 test server (s3rver, from npm), nats-server (JetStream) and Chromium.
 # The tests start and stop their own server instances; this script only makes sure the programs exist.
 # Sourced by test.sh; can also be run on its own.
 
@@ -56,6 +56,22 @@ ensure_s3rver() {
   echo "s3rver: $dir/node_modules/s3rver/bin/s3rver.js"
 }
 
+nats_server_path() {
+  command -v nats-server 2>/dev/null && return 0
+  local dir
+  for dir in /usr/sbin /usr/bin /usr/local/bin; do
+    [ -x "$dir/nats-server" ] && { echo "$dir/nats-server"; return 0; }
+  done
+  return 1
+}
+
+ensure_nats_server() {
+  if ! nats_server_path >/dev/null; then
+    _apt_install nats-server
+  fi
+  echo "nats-server: $(nats_server_path) ($("$(nats_server_path)" --version 2>/dev/null))"
+}
+
 ensure_chromium() {
   if ! command -v chromium >/dev/null 2>&1; then
     _apt_install chromium
@@ -66,6 +82,7 @@ ensure_chromium() {
 ensure_test_prerequisites() {
   ensure_postgres
   ensure_s3rver
+  ensure_nats_server
   ensure_chromium
 }
 

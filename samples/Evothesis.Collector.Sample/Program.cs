@@ -23,6 +23,13 @@ if (!string.IsNullOrWhiteSpace(builder.Configuration.GetConnectionString("Evothe
     collector.AddPostgreSqlSink();
 }
 
+// With Evothesis:Nats:Url set, every accepted event is published to a NATS JetStream stream instead (several collectors,
+// one replicated log, see docs/scaling-out.md); samples/Evothesis.Collector.Loader writes it to PostgreSQL and the buckets.
+if (!string.IsNullOrWhiteSpace(builder.Configuration["Evothesis:Nats:Url"]))
+{
+    collector.AddNatsJetStreamSink();
+}
+
 builder.Services.AddHealthChecks().AddEvothesisCollector();
 builder.Services.AddOptions<PixelOptions>()
     .BindConfiguration(PixelOptions.SectionName)
