@@ -30,6 +30,9 @@ REPO_ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 ROWS="${ROWS:-bare:-:1:32 sample:Enqueued:1:32 sample:Durable:1:32 bare:-:10:256 sample:Enqueued:10:256 sample:Durable:10:256}"
 ROUNDS="${ROUNDS:-1}"
 DURATION="${DURATION:-10}"
+# The warm-up before each measured row: long enough for tiered compilation to finish (3 s left the sample host's code
+# half-compiled, with the JIT taking 13-18% of its CPU during the measured window).
+WARMUP="${WARMUP:-15}"
 THREADS="${THREADS:-1}"
 PORT="${PORT:-18080}"
 EXTRA_ENV="${EXTRA_ENV:-}"
@@ -108,8 +111,8 @@ SQL
 }
 case " $ROWS " in *" pg:"*) start_postgres ;; esac
 
-echo "| round | target | ack mode | events/request | connections | requests/s | of bare | events/s | p50 ms | p99 ms | non-2xx | events written | spool | stored/s | raw COPY/s | of raw COPY | drain s | missing | dup |"
-echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+echo "| round | target | ack mode | events/request | connections | requests/s | of bare | events/s | p50 ms | p99 ms | non-2xx | RSS MB | events written | spool | stored/s | raw COPY/s | of raw COPY | drain s | missing | dup |"
+echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 for round in $(seq 1 "$ROUNDS"); do
   declare -A bare_rps=()
   for row in $ROWS; do
@@ -142,9 +145,12 @@ for round in $(seq 1 "$ROUNDS"); do
     fi
     server=$!
     for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/health" >/dev/null 2>&1 && break; sleep 0.1; done
-    warm="$(wrk -t"$THREADS" -c"$connections" -d3s -s "$script" "http://127.0.0.1:$PORT/collect" 2>/dev/null | grep '^RESULT' || true)"
+    warm="$(wrk -t"$THREADS" -c"$connections" -d"${WARMUP}s" -s "$script" "http://127.0.0.1:$PORT/collect" 2>/dev/null | grep '^RESULT' || true)"
+    rss_start="$(awk '/^VmRSS/ { printf "%.0f", $2 / 1024 }' "/proc/$server/status" 2>/dev/null || echo -)"
     [ "$target" = "pg" ] && count0="$(pg_count "$database")"
     result="$(wrk -t"$THREADS" -c"$connections" -d"${DURATION}s" --latency -s "$script" "http://127.0.0.1:$PORT/collect" | grep '^RESULT')"
+    # Resident memory after the warm-up and at the end of the measured window (MB): flat once warm.
+    rss="$rss_start → $(awk '/^VmRSS/ { printf "%.0f", $2 / 1024 }' "/proc/$server/status" 2>/dev/null || echo -)"
     if [ "$target" = "pg" ]; then
       count1="$(pg_count "$database")"
       eval "$(echo "$warm" | sed 's/^RESULT //; s/\([a-z0-9_]*\)=/warm_\1=/g')"
@@ -185,8 +191,8 @@ for round in $(seq 1 "$ROUNDS"); do
     else
       ratio="-"
     fi
-    printf '| %s | %s | %s | %s | %s | %.0f | %s | %.0f | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' \
-      "$round" "$target" "$mode" "$events" "$connections" "$rps" "$ratio" "$(echo "$rps * $events" | bc)" "$p50_ms" "$p99_ms" "$non2xx" "$written" "$spool" \
+    printf '| %s | %s | %s | %s | %s | %.0f | %s | %.0f | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' \
+      "$round" "$target" "$mode" "$events" "$connections" "$rps" "$ratio" "$(echo "$rps * $events" | bc)" "$p50_ms" "$p99_ms" "$non2xx" "$rss" "$written" "$spool" \
       "$stored_rate" "$raw_rate" "$of_raw" "$drain" "$missing" "$dup"
   done
   unset bare_rps

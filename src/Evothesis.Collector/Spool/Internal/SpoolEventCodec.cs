@@ -37,6 +37,11 @@ internal static class SpoolEventCodec
 
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
+    // The strings a thread decoded last for values many events share; a consumer's thread decodes records one after the
+    // other, and the events of a collector's spool come from few clients, sites and browsers.
+    [ThreadStatic]
+    private static RepeatedStrings? t_repeated;
+
     /// <summary>Writes a request's payload.</summary>
     /// <exception cref="ArgumentException">A string is not valid UTF-16 (a lone surrogate).</exception>
     public static void Write(IBufferWriter<byte> output, IReadOnlyList<CollectedEvent> events, AuditRecord? audit)
@@ -148,10 +153,10 @@ internal static class SpoolEventCodec
             {
                 Id = reader.Guid(),
                 EventId = reader.String(),
-                EventType = reader.RequiredString(),
-                ClientId = reader.RequiredString(),
-                SiteId = reader.RequiredString(),
-                SessionId = reader.String(),
+                EventType = reader.RequiredRepeated(),
+                ClientId = reader.RequiredRepeated(),
+                SiteId = reader.RequiredRepeated(),
+                SessionId = reader.Repeated(),
                 Timestamp = reader.Time(),
                 ClientTimestamp = reader.String(),
                 ReceivedAt = reader.Time(),
@@ -159,10 +164,10 @@ internal static class SpoolEventCodec
                 EventData = reader.Json(),
                 CustomData = reader.Json(),
                 Consent = reader.Json(),
-                Ip = reader.String(),
-                UserAgent = reader.String(),
+                Ip = reader.Repeated(),
+                UserAgent = reader.Repeated(),
                 RequestIndex = unchecked((int)reader.VarUInt()),
-                DedicatedBucket = reader.String(),
+                DedicatedBucket = reader.Repeated(),
             });
         }
 
@@ -282,6 +287,32 @@ internal static class SpoolEventCodec
         }
     }
 
+    // A small table of decoded strings by their UTF-8 bytes (one per hash slot; a collision replaces the entry).
+    private sealed class RepeatedStrings
+    {
+        private const int MaxBytes = 512;
+
+        private readonly (byte[]? Utf8, string? Value)[] _slots = new (byte[]?, string?)[64];
+
+        public string Get(ReadOnlySpan<byte> utf8)
+        {
+            if (utf8.Length > MaxBytes)
+            {
+                return StrictUtf8.GetString(utf8);
+            }
+
+            ref var slot = ref _slots[(int)(System.IO.Hashing.XxHash3.HashToUInt64(utf8) & 63)];
+            if (slot.Utf8 is { } known && utf8.SequenceEqual(known))
+            {
+                return slot.Value!;
+            }
+
+            var value = StrictUtf8.GetString(utf8);
+            slot = (utf8.ToArray(), value);
+            return value;
+        }
+    }
+
     private struct Reader(ReadOnlyMemory<byte> payload)
     {
         private readonly ReadOnlyMemory<byte> _payload = payload;
@@ -332,7 +363,16 @@ internal static class SpoolEventCodec
             }
         }
 
-        public string? String()
+        public string? String() => String(repeats: false);
+
+        // A value many events share (client, site, type, session, user agent, address): the string decoded last time for
+        // the same bytes, on this thread, is reused.
+        public string? Repeated() => String(repeats: true);
+
+        public string RequiredRepeated() =>
+            Repeated() ?? throw new InvalidDataException("Spool payload lacks a required string.");
+
+        private string? String(bool repeats)
         {
             var length = VarUInt();
             if (length == 0)
@@ -342,7 +382,8 @@ internal static class SpoolEventCodec
 
             try
             {
-                return StrictUtf8.GetString(Take(Length(length)));
+                var utf8 = Take(Length(length));
+                return repeats ? (t_repeated ??= new RepeatedStrings()).Get(utf8) : StrictUtf8.GetString(utf8);
             }
             catch (DecoderFallbackException exception)
             {
