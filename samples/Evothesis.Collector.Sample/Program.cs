@@ -23,6 +23,14 @@ if (!string.IsNullOrWhiteSpace(builder.Configuration.GetConnectionString("Evothe
     collector.AddPostgreSqlSink();
 }
 
+// With a bucket (CLIENT_S3_BUCKET / BACKUP_S3_BUCKET, or Evothesis:S3:ClientBucket / BackupBucket) events also go to S3:
+// the client bucket replaces the local files, the backup bucket takes a full copy.
+if (new[] { "CLIENT_S3_BUCKET", "BACKUP_S3_BUCKET", "Evothesis:S3:ClientBucket", "Evothesis:S3:BackupBucket" }
+    .Any(key => !string.IsNullOrWhiteSpace(builder.Configuration[key])))
+{
+    collector.AddS3Sink();
+}
+
 builder.Services.AddHealthChecks().AddEvothesisCollector();
 builder.Services.AddOptions<PixelOptions>()
     .BindConfiguration(PixelOptions.SectionName)

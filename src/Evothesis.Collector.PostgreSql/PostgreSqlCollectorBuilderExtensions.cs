@@ -1,6 +1,6 @@
 using Evothesis.Collector;
-using Evothesis.Collector.Privacy;
-using Evothesis.Collector.Privacy.Internal;
+using Evothesis.Collector.Audit;
+using Evothesis.Collector.Audit.Internal;
 using Evothesis.Collector.Sinks;
 using Evothesis.Collector.Sinks.PostgreSql;
 using Evothesis.Collector.Sinks.PostgreSql.Internal;
@@ -59,7 +59,7 @@ public static class PostgreSqlCollectorBuilderExtensions
             services.Replace(ServiceDescriptor.Singleton(sp => new AuditTrail(
                 sp.GetServices<IAuditSink>(),
                 sp.GetRequiredService<PostgreSqlAuditSink>,
-                sp.GetRequiredService<PrivacyMetrics>(),
+                sp.GetRequiredService<AuditMetrics>(),
                 sp.GetRequiredService<ILogger<AuditTrail>>())));
             services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, PostgreSqlMaintenanceService>());
             services.AddHealthChecks().AddCheck<PostgreSqlHealthCheck>(PostgreSqlHealthCheck.Name, tags: ["evothesis", "postgresql"]);

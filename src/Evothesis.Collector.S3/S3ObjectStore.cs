@@ -7,11 +7,12 @@ using System.Security.Cryptography;
 using Amazon.Runtime;
 using Amazon.S3;
 using Amazon.S3.Model;
+using Evothesis.Collector.Sinks.ObjectStorage;
 using Evothesis.Collector.Sinks.ObjectStorage.Internal;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
-namespace Evothesis.Collector.Sinks.ObjectStorage;
+namespace Evothesis.Collector.Sinks.S3;
 
 /// <summary>
 /// An <see cref="IObjectStore"/> on one S3 bucket (AWS or an S3-compatible store), through AWSSDK.S3.

@@ -1,6 +1,6 @@
 using System.Globalization;
-using Evothesis.Collector.Privacy;
-using Evothesis.Collector.Privacy.Internal;
+using Evothesis.Collector.Audit;
+using Evothesis.Collector.Audit.Internal;
 using Evothesis.Collector.Sinks.ObjectStorage.Internal;
 
 namespace Evothesis.Collector.Sinks.ObjectStorage;

@@ -235,7 +235,7 @@ public static class ObjectStorageReplay
 public sealed class ObjectReplayOptions
 {
     /// <summary>
-    /// Gets or sets the key prefix the objects were written under (<see cref="S3Options.BackupPrefix"/> for the
+    /// Gets or sets the key prefix the objects were written under (<c>Evothesis:S3:BackupPrefix</c> for the
     /// backup bucket). The default is none.
     /// </summary>
     public string? Prefix { get; set; }
