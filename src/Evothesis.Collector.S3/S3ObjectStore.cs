@@ -28,7 +28,7 @@ namespace Evothesis.Collector.Sinks.S3;
 /// bucket and refused credentials are told apart (<see cref="ObjectStoreError"/>).
 /// </para>
 /// </remarks>
-public sealed class S3ObjectStore : IObjectStore
+internal sealed class S3ObjectStore : IObjectStore
 {
 
     private static readonly SearchValues<char> HexDigits = SearchValues.Create("0123456789abcdefABCDEF");

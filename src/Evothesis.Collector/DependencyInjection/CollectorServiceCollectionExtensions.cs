@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using Evothesis.Collector;
 using Evothesis.Collector.Audit;
 using Evothesis.Collector.Authorization;
@@ -36,6 +37,7 @@ public static class CollectorServiceCollectionExtensions
     /// <param name="services">The service collection.</param>
     /// <param name="configure">Sets the options; may be <see langword="null"/> to keep the defaults.</param>
     /// <returns>A builder to add sinks and processors with.</returns>
+    [SuppressMessage("ApiDesign", "RS0027:API with optional parameter(s) should have the most parameters amongst its public overloads", Justification = "The documented entry point: AddEvothesisCollector() with defaults, beside the IConfiguration overload of the same length.")]
     public static ICollectorBuilder AddEvothesisCollector(this IServiceCollection services, Action<CollectorOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(services);

@@ -54,7 +54,7 @@ namespace Evothesis.Collector.Sinks.ObjectStorage;
 /// in flight, as keys follow batch boundaries.
 /// </para>
 /// </remarks>
-public sealed class ObjectStorageEventSink : IEventSink, IDeliveryPolicySource
+internal sealed class ObjectStorageEventSink : IEventSink, IDeliveryPolicySource
 {
     /// <summary>The media type of the objects.</summary>
     public const string ContentType = "application/x-ndjson";
