@@ -5,6 +5,7 @@ using Evothesis.Collector.Sample.Clients;
 using Evothesis.Collector.Sample.Pixel;
 using Evothesis.Collector.Sample.RateLimiting;
 using Microsoft.AspNetCore.HttpOverrides;
+using OpenTelemetry.Metrics;
 
 var builder = WebApplication.CreateBuilder(args);
 
@@ -32,6 +33,16 @@ if (new[] { "CLIENT_S3_BUCKET", "BACKUP_S3_BUCKET", "Evothesis:S3:ClientBucket",
 }
 
 builder.Services.AddHealthChecks().AddEvothesisCollector();
+
+// The collector's meter (Evothesis.Collector) in OpenTelemetry, scraped by Prometheus at /metrics: on in Development,
+// elsewhere when Sample:Metrics:Enabled is true. docs/metrics.md lists the instruments.
+var metricsEnabled = builder.Configuration.GetValue<bool?>("Sample:Metrics:Enabled") ?? builder.Environment.IsDevelopment();
+if (metricsEnabled)
+{
+    builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
+        .AddMeter(Evothesis.Collector.CollectorOptions.MeterName)
+        .AddPrometheusExporter());
+}
 builder.Services.AddOptions<PixelOptions>()
     .BindConfiguration(PixelOptions.SectionName)
     .ValidateDataAnnotations()
@@ -119,6 +130,10 @@ if (app.Configuration.GetValue<bool?>($"{PixelOptions.SectionName}:Enabled") ?? 
 }
 
 app.MapHealthChecks("/health");
+if (metricsEnabled)
+{
+    app.MapPrometheusScrapingEndpoint("/metrics");
+}
 
 app.Run();
 

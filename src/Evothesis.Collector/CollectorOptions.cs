@@ -22,6 +22,13 @@ public sealed class CollectorOptions
     /// <summary>The configuration section the options are bound from by convention.</summary>
     public const string SectionName = "Evothesis";
 
+    /// <summary>
+    /// The name of the collector's <see cref="System.Diagnostics.Metrics.Meter"/> and
+    /// <see cref="System.Diagnostics.ActivitySource"/>, for <c>AddMeter(...)</c> and <c>AddSource(...)</c> in OpenTelemetry.
+    /// The instruments are listed in <c>docs/metrics.md</c>.
+    /// </summary>
+    public const string MeterName = "Evothesis.Collector";
+
     /// <summary>Gets or sets the limits every request is checked against.</summary>
     [ValidateObjectMembers]
     public RequestLimitsOptions Limits { get; set; } = new();
