@@ -1,6 +1,7 @@
 using BenchmarkDotNet.Attributes;
 using Evothesis.Collector.Events;
 using Evothesis.Collector.Sinks.ObjectStorage;
+using Evothesis.Collector.Sinks.S3;
 using Evothesis.Collector.Tests.Support;
 using Microsoft.Extensions.Logging.Abstractions;
 

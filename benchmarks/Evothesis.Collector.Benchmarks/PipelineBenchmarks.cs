@@ -6,7 +6,7 @@ using BenchmarkDotNet.Attributes;
 using Evothesis.Collector.Batching;
 using Evothesis.Collector.Events;
 using Evothesis.Collector.Ingestion;
-using Evothesis.Collector.Privacy;
+using Evothesis.Collector.Audit;
 using Evothesis.Collector.Sinks;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;

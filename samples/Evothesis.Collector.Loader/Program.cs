@@ -19,6 +19,12 @@ if (!string.IsNullOrWhiteSpace(builder.Configuration.GetConnectionString("Evothe
     collector.AddPostgreSqlSink();
 }
 
+if (new[] { "CLIENT_S3_BUCKET", "BACKUP_S3_BUCKET", "Evothesis:S3:ClientBucket", "Evothesis:S3:BackupBucket" }
+    .Any(key => !string.IsNullOrWhiteSpace(builder.Configuration[key])))
+{
+    collector.AddS3Sink();
+}
+
 collector.AddNatsJetStreamLoader();
 
 builder.Build().Run();

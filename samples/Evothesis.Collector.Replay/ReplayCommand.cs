@@ -88,7 +88,8 @@ public static class ReplayCommand
             builder.Configuration.AddInMemoryCollection(settings);
         }
 
-        var collector = builder.Services.AddEvothesisCollector(builder.Configuration.GetSection(CollectorOptions.SectionName));
+        // Every bucket the configuration names, and any other through s3://bucket, with the collector's S3 settings.
+        var collector = builder.Services.AddEvothesisCollector(builder.Configuration.GetSection(CollectorOptions.SectionName)).AddS3ObjectStorage();
         var parkedForPostgres = arguments.IsParked && arguments.Target.Length == 0
             && !string.IsNullOrWhiteSpace(builder.Configuration.GetConnectionString("Evothesis"));
         if (arguments.Target == PostgresTarget || parkedForPostgres)
@@ -107,9 +108,8 @@ public static class ReplayCommand
                 return await ReplayParkedAsync(arguments, host.Services, output, cancellationToken);
             }
 
-            var options = host.Services.GetRequiredService<IOptions<CollectorOptions>>().Value;
             var stores = host.Services.GetRequiredService<CollectorObjectStores>();
-            var (source, prefix) = ResolveSource(arguments.Source, stores, options);
+            var (source, prefix) = ResolveSource(arguments.Source, stores);
             var target = ResolveTarget(arguments.Target, stores, host.Services);
 
             var replay = new ObjectReplayOptions
@@ -169,16 +169,16 @@ public static class ReplayCommand
         return result.Failures.Count == 0 ? 0 : 1;
     }
 
-    private static (IObjectStore Store, string? Prefix) ResolveSource(string source, CollectorObjectStores stores, CollectorOptions options)
+    private static (IObjectStore Store, string? Prefix) ResolveSource(string source, CollectorObjectStores stores)
     {
         switch (source)
         {
             case "backup":
                 return (stores.BackupBucket ?? throw new ReplayConfigurationException(
-                    "--source backup needs the backup bucket: set BACKUP_S3_BUCKET (or Evothesis:S3:BackupBucket), or name the source."), options.S3.BackupPrefix);
+                    "--source backup needs the backup bucket: set BACKUP_S3_BUCKET (or Evothesis:S3:BackupBucket), or name the source."), stores.BackupPrefix);
             case "client":
                 return (stores.ClientBucket ?? throw new ReplayConfigurationException(
-                    "--source client needs the client bucket: set CLIENT_S3_BUCKET (or Evothesis:S3:ClientBucket), or name the source."), options.S3.Prefix);
+                    "--source client needs the client bucket: set CLIENT_S3_BUCKET (or Evothesis:S3:ClientBucket), or name the source."), stores.ClientPrefix);
             default:
                 if (TryParseS3(source, out var bucket, out var prefix))
                 {

@@ -5,6 +5,7 @@ using Evothesis.Collector.Sample.Clients;
 using Evothesis.Collector.Sample.Pixel;
 using Evothesis.Collector.Sample.RateLimiting;
 using Microsoft.AspNetCore.HttpOverrides;
+using OpenTelemetry.Metrics;
 
 var builder = WebApplication.CreateBuilder(args);
 
@@ -23,6 +24,14 @@ if (!string.IsNullOrWhiteSpace(builder.Configuration.GetConnectionString("Evothe
     collector.AddPostgreSqlSink();
 }
 
+// With a bucket (CLIENT_S3_BUCKET / BACKUP_S3_BUCKET, or Evothesis:S3:ClientBucket / BackupBucket) events also go to S3:
+// the client bucket replaces the local files, the backup bucket takes a full copy.
+if (new[] { "CLIENT_S3_BUCKET", "BACKUP_S3_BUCKET", "Evothesis:S3:ClientBucket", "Evothesis:S3:BackupBucket" }
+    .Any(key => !string.IsNullOrWhiteSpace(builder.Configuration[key])))
+{
+    collector.AddS3Sink();
+}
+
 // With Evothesis:Nats:Url set, every accepted event is published to a NATS JetStream stream instead (several collectors,
 // one replicated log, see docs/scaling-out.md); samples/Evothesis.Collector.Loader writes it to PostgreSQL and the buckets.
 if (!string.IsNullOrWhiteSpace(builder.Configuration["Evothesis:Nats:Url"]))
@@ -31,6 +40,16 @@ if (!string.IsNullOrWhiteSpace(builder.Configuration["Evothesis:Nats:Url"]))
 }
 
 builder.Services.AddHealthChecks().AddEvothesisCollector();
+
+// The collector's meter (Evothesis.Collector) in OpenTelemetry, scraped by Prometheus at /metrics: on in Development,
+// elsewhere when Sample:Metrics:Enabled is true. docs/metrics.md lists the instruments.
+var metricsEnabled = builder.Configuration.GetValue<bool?>("Sample:Metrics:Enabled") ?? builder.Environment.IsDevelopment();
+if (metricsEnabled)
+{
+    builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
+        .AddMeter(Evothesis.Collector.CollectorOptions.MeterName)
+        .AddPrometheusExporter());
+}
 builder.Services.AddOptions<PixelOptions>()
     .BindConfiguration(PixelOptions.SectionName)
     .ValidateDataAnnotations()
@@ -118,6 +137,10 @@ if (app.Configuration.GetValue<bool?>($"{PixelOptions.SectionName}:Enabled") ?? 
 }
 
 app.MapHealthChecks("/health");
+if (metricsEnabled)
+{
+    app.MapPrometheusScrapingEndpoint("/metrics");
+}
 
 app.Run();
 

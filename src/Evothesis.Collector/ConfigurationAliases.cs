@@ -7,13 +7,15 @@ namespace Evothesis.Collector;
 
 /// <summary>
 /// A key of the host's root configuration (usually an environment variable of the seed deployment, such as
-/// <c>PIXEL_MANAGEMENT_URL</c>) that sets a collector option the <c>Evothesis</c> section leaves unset.
+/// <c>PIXEL_MANAGEMENT_URL</c>) that sets an option the <c>Evothesis</c> section leaves unset.
 /// </summary>
-internal sealed class ConfigurationAlias(string key, Func<CollectorOptions, string?> get, Action<CollectorOptions, string> set)
+/// <typeparam name="TOptions">The options the alias sets: the collector's, or a sink package's.</typeparam>
+internal sealed class ConfigurationAlias<TOptions>(string key, Func<TOptions, string?> get, Action<TOptions, string> set)
+    where TOptions : class
 {
     public string Key { get; } = key;
 
-    public void Apply(CollectorOptions options, IConfiguration configuration)
+    public void Apply(TOptions options, IConfiguration configuration)
     {
         // The Evothesis section wins: an alias only fills what it leaves unset.
         if (!string.IsNullOrWhiteSpace(get(options)))
@@ -29,11 +31,12 @@ internal sealed class ConfigurationAlias(string key, Func<CollectorOptions, stri
     }
 }
 
-/// <summary>Applies every registered <see cref="ConfigurationAlias"/> from the root <see cref="IConfiguration"/>, when the host has one.</summary>
-internal sealed class ConfigurationAliasesPostConfigure(IEnumerable<ConfigurationAlias> aliases, IServiceProvider services)
-    : IPostConfigureOptions<CollectorOptions>
+/// <summary>Applies every registered <see cref="ConfigurationAlias{TOptions}"/> from the root <see cref="IConfiguration"/>, when the host has one.</summary>
+internal sealed class ConfigurationAliasesPostConfigure<TOptions>(IEnumerable<ConfigurationAlias<TOptions>> aliases, IServiceProvider services)
+    : IPostConfigureOptions<TOptions>
+    where TOptions : class
 {
-    public void PostConfigure(string? name, CollectorOptions options)
+    public void PostConfigure(string? name, TOptions options)
     {
         // Resolved here, not injected: hosts built without configuration (a bare ServiceCollection) have none.
         if (services.GetService<IConfiguration>() is not { } configuration)
@@ -52,14 +55,15 @@ internal sealed class ConfigurationAliasesPostConfigure(IEnumerable<Configuratio
 internal static class ConfigurationAliasServiceCollectionExtensions
 {
     /// <summary>Makes the root configuration key <paramref name="key"/> set an option when the <c>Evothesis</c> section leaves it unset.</summary>
-    public static IServiceCollection AddConfigurationAlias(
+    public static IServiceCollection AddConfigurationAlias<TOptions>(
         this IServiceCollection services,
         string key,
-        Func<CollectorOptions, string?> get,
-        Action<CollectorOptions, string> set)
+        Func<TOptions, string?> get,
+        Action<TOptions, string> set)
+        where TOptions : class
     {
-        services.AddSingleton(new ConfigurationAlias(key, get, set));
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IPostConfigureOptions<CollectorOptions>, ConfigurationAliasesPostConfigure>());
+        services.AddSingleton(new ConfigurationAlias<TOptions>(key, get, set));
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IPostConfigureOptions<TOptions>, ConfigurationAliasesPostConfigure<TOptions>>());
         return services;
     }
 }

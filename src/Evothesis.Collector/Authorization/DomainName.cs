@@ -12,7 +12,7 @@ namespace Evothesis.Collector.Authorization;
 /// and inner hyphens. IPv4 literals pass (they are how <c>http://127.0.0.1</c> pages name themselves);
 /// IPv6 literals do not.
 /// </remarks>
-public static class DomainName
+internal static class DomainName
 {
     /// <summary>The longest domain name DNS allows.</summary>
     public const int MaxLength = 253;

@@ -1,11 +1,11 @@
 using System.Buffers;
 using System.Globalization;
 using System.Text;
+using Evothesis.Collector.Audit;
+using Evothesis.Collector.Audit.Internal;
 using Evothesis.Collector.Batching.Internal;
 using Evothesis.Collector.Diagnostics;
 using Evothesis.Collector.Events;
-using Evothesis.Collector.Privacy;
-using Evothesis.Collector.Privacy.Internal;
 using Evothesis.Collector.Sinks;
 using Evothesis.Collector.Spool.Internal;
 using Microsoft.Extensions.Logging;

@@ -20,7 +20,7 @@ namespace Evothesis.Collector.Batching;
 /// twice and an object is written under the same key. A file is deleted (and its folder fsynced) only once the sink
 /// took all of it; a file the sink refuses again stays, and the replay goes on with the next one.
 /// </remarks>
-public static class ParkedEventReplay
+internal static class ParkedEventReplay
 {
     /// <summary>
     /// Replays every parked file of the collector configured in <paramref name="services"/> (the spool folder and the
@@ -124,7 +124,7 @@ public static class ParkedEventReplay
 
 /// <summary>What <see cref="ParkedEventReplay.ReplayAsync"/> did.</summary>
 /// <param name="Folder">The folder of parked records it read.</param>
-public sealed record ParkedReplayResult(string Folder)
+internal sealed record ParkedReplayResult(string Folder)
 {
     /// <summary>Gets or sets the parked files delivered (and deleted), or that would be in a dry run.</summary>
     public int Files { get; set; }

@@ -1,7 +1,8 @@
+using System.Diagnostics.CodeAnalysis;
 using Evothesis.Collector;
+using Evothesis.Collector.Audit;
 using Evothesis.Collector.Authorization;
 using Evothesis.Collector.Authorization.Internal;
-using System.Diagnostics.CodeAnalysis;
 using Evothesis.Collector.Diagnostics;
 using Evothesis.Collector.Privacy;
 using Evothesis.Collector.Sinks;

@@ -1,5 +1,5 @@
+using Evothesis.Collector.Audit.Internal;
 using Evothesis.Collector.Batching;
-using Evothesis.Collector.Privacy.Internal;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace Evothesis.Collector.Diagnostics;

@@ -9,7 +9,7 @@ namespace Evothesis.Collector.Diagnostics;
 /// </summary>
 internal sealed class CollectorMetrics
 {
-    public const string MeterName = "Evothesis.Collector";
+    public const string MeterName = CollectorOptions.MeterName;
 
     private readonly Counter<long> _requests;
     private readonly Counter<long> _eventsReceived;

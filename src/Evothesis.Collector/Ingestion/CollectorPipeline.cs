@@ -1,4 +1,5 @@
 using System.Net;
+using Evothesis.Collector.Audit;
 using Evothesis.Collector.Authorization;
 using Evothesis.Collector.Authorization.Internal;
 using Evothesis.Collector.Batching;

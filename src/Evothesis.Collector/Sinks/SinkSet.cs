@@ -17,7 +17,7 @@ namespace Evothesis.Collector.Sinks;
 /// </remarks>
 internal sealed class SinkSet
 {
-    /// <summary>The sinks as configured, with the S3 client created from the service provider when a bucket is set.</summary>
+    /// <summary>The sinks as configured, with the buckets <c>AddS3Sink()</c> registered.</summary>
     public SinkSet(
         IEnumerable<IEventSink> registered,
         IOptions<CollectorOptions> options,
@@ -25,22 +25,22 @@ internal sealed class SinkSet
         ObjectStorageMetrics? metrics,
         ILoggerFactory loggerFactory)
     {
-        var s3 = options.Value.S3;
+        var buckets = stores.Buckets;
         var logger = loggerFactory.CreateLogger<ObjectStorageEventSink>();
         var sinks = registered.ToList();
 
-        if (stores.ClientBucket is { } clientBucket)
+        if (buckets?.ClientBucket is { } clientBucket)
         {
             sinks.Add(new ObjectStorageEventSink(
                 clientBucket,
-                s3.Prefix,
+                buckets.ClientPrefix,
                 name: null,
-                dedicatedStores: s3.UseClientBuckets ? stores.GetBucket : null,
+                dedicatedStores: buckets.UseClientBuckets ? buckets.GetBucket : null,
                 warnAboutDedicatedBuckets: true,
-                s3.MaxConcurrentUploads,
+                buckets.MaxConcurrentUploads,
                 metrics,
                 logger,
-                ObjectLimits.For(s3)));
+                buckets.Limits));
         }
 
         if (sinks.Count == 0)
@@ -57,42 +57,30 @@ internal sealed class SinkSet
                 ObjectLimits.For(options.Value.Storage)));
         }
 
-        if (stores.BackupBucket is { } backupBucket)
+        if (buckets?.BackupBucket is { } backupBucket)
         {
             // Every client, dedicated bucket or not: the backup must hold everything the database holds.
             sinks.Add(new ObjectStorageEventSink(
                 backupBucket,
-                s3.BackupPrefix,
+                buckets.BackupPrefix,
                 name: "backup:" + backupBucket.Name,
                 dedicatedStores: null,
                 warnAboutDedicatedBuckets: false,
-                s3.MaxConcurrentUploads,
+                buckets.MaxConcurrentUploads,
                 metrics,
                 logger,
-                ObjectLimits.For(s3)));
+                buckets.Limits));
         }
 
         Sinks = [.. sinks];
         ObjectStorageLog.SinksConfigured(loggerFactory.CreateLogger<SinkSet>(), string.Join(", ", Sinks.Select(s => s.Name)));
     }
 
-    /// <summary>The sinks as configured, without a service provider (no host-registered S3 client): for tests and hand wiring.</summary>
+    /// <summary>The sinks as configured, without buckets: for tests and hand wiring.</summary>
     public SinkSet(IEnumerable<IEventSink> registered, IOptions<CollectorOptions> options, CollectorPaths paths)
-        : this(
-            registered,
-            options,
-            new CollectorObjectStores(options, paths, EmptyServices.Instance, NullLogger<CollectorObjectStores>.Instance),
-            metrics: null,
-            NullLoggerFactory.Instance)
+        : this(registered, options, new CollectorObjectStores(options, paths), metrics: null, NullLoggerFactory.Instance)
     {
     }
 
     public IEventSink[] Sinks { get; }
-
-    private sealed class EmptyServices : IServiceProvider
-    {
-        public static readonly EmptyServices Instance = new();
-
-        public object? GetService(Type serviceType) => null;
-    }
 }

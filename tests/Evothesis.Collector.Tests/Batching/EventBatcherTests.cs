@@ -1,9 +1,9 @@
+using Evothesis.Collector.Audit;
+using Evothesis.Collector.Audit.Internal;
 using Evothesis.Collector.Batching;
 using Evothesis.Collector.Batching.Internal;
 using Evothesis.Collector.Diagnostics;
 using Evothesis.Collector.Events;
-using Evothesis.Collector.Privacy;
-using Evothesis.Collector.Privacy.Internal;
 using Evothesis.Collector.Sinks;
 using Evothesis.Collector.Spool;
 using Evothesis.Collector.Spool.Internal;
@@ -479,7 +479,7 @@ public class EventBatcherTests
         configureAll?.Invoke(options);
         var wrapped = Options.Create(options);
         var paths = new CollectorPaths();
-        var trail = new AuditTrail([audit ?? new InMemoryAuditSink()], wrapped, paths, new PrivacyMetrics(_metrics), NullLogger<AuditTrail>.Instance);
+        var trail = new AuditTrail([audit ?? new InMemoryAuditSink()], wrapped, paths, new AuditMetrics(_metrics), NullLogger<AuditTrail>.Instance);
         return new EventBatcher(
             new SinkSet(sinks, wrapped, paths),
             observer is null ? [] : [observer],

@@ -1,6 +1,6 @@
+using Evothesis.Collector.Audit;
+using Evothesis.Collector.Audit.Internal;
 using Evothesis.Collector.Diagnostics;
-using Evothesis.Collector.Privacy;
-using Evothesis.Collector.Privacy.Internal;
 using Evothesis.Collector.Sinks.ObjectStorage;
 using Evothesis.Collector.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
@@ -123,7 +123,7 @@ public sealed class AuditTrailTests
     {
         var options = Options.Create(new CollectorOptions());
         options.Value.Storage.Path = storage ?? Path.GetTempPath();
-        var metrics = new PrivacyMetrics(new CollectorMetrics(_services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>()));
+        var metrics = new AuditMetrics(new CollectorMetrics(_services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>()));
         return new AuditTrail(sinks, options, new CollectorPaths(), metrics, logger ?? NullLogger<AuditTrail>.Instance);
     }
 

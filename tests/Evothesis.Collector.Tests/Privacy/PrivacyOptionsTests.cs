@@ -1,4 +1,5 @@
 using Evothesis.Collector.Ingestion;
+using Evothesis.Collector.Privacy.Internal;
 using Evothesis.Collector.Tests.Support;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -50,7 +51,7 @@ public sealed class PrivacyOptionsTests
         options.Privacy.SecretKeys.Add("password");
         options.Privacy.SecretKeys.Add(" - ");
 
-        var result = new CollectorOptionsValidator().Validate(Options.DefaultName, options);
+        var result = new PrivacyOptionsValidator().Validate(Options.DefaultName, options);
 
         result.Failed.Should().BeTrue();
         result.FailureMessage.Should().Contain("Evothesis:Privacy:SecretKeys:1 (' - ')");
@@ -59,7 +60,7 @@ public sealed class PrivacyOptionsTests
     [Test]
     public void Validate_Defaults_Succeed()
     {
-        new CollectorOptionsValidator().Validate(Options.DefaultName, new CollectorOptions()).Succeeded.Should().BeTrue();
+        new PrivacyOptionsValidator().Validate(Options.DefaultName, new CollectorOptions()).Succeeded.Should().BeTrue();
     }
 
     [Test]
@@ -69,7 +70,7 @@ public sealed class PrivacyOptionsTests
         options.Limits.MaxBodyBytes = 4 * 1024 * 1024;
         options.Spool.SegmentBytes = 16 * 1024 * 1024;
 
-        var result = new CollectorOptionsValidator().Validate(Options.DefaultName, options);
+        var result = new Evothesis.Collector.Batching.BatchingOptionsValidator().Validate(Options.DefaultName, options);
 
         result.Failed.Should().BeTrue();
         result.FailureMessage.Should().Contain("Evothesis:Spool:SegmentBytes (16777216)").And.Contain("MaxBodyBytes 4194304");

@@ -1,5 +1,5 @@
 using System.Net;
-using Evothesis.Collector.Sinks.ObjectStorage;
+using Evothesis.Collector.Sinks.S3;
 using Evothesis.Collector.Tests.Support;
 
 namespace Evothesis.Collector.Tests.Sample;

@@ -84,7 +84,7 @@ public sealed class SinkSetTests
         var root = new ConfigurationBuilder().AddInMemoryCollection(settings.Append(new("AWS_REGION", "eu-west-1"))).Build();
         var services = new ServiceCollection();
         services.AddSingleton<IConfiguration>(root);
-        var builder = services.AddEvothesisCollector(root.GetSection("Evothesis"));
+        var builder = services.AddEvothesisCollector(root.GetSection("Evothesis")).AddS3ObjectStorage();
         if (registered is not null)
         {
             builder.AddEventSink(registered);

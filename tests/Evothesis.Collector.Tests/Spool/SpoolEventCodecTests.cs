@@ -1,5 +1,5 @@
+using Evothesis.Collector.Audit;
 using Evothesis.Collector.Events;
-using Evothesis.Collector.Privacy;
 using Evothesis.Collector.Spool.Internal;
 using Evothesis.Collector.Tests.Support;
 

@@ -51,7 +51,7 @@ public class SpoolOptionsValidatorTests
     {
         var options = new CollectorOptions { Spool = { SegmentBytes = 10 } };
 
-        var result = new CollectorOptionsValidator().Validate(null, options);
+        var result = new Evothesis.Collector.Batching.BatchingOptionsValidator().Validate(null, options);
 
         result.Failures.Should().Contain(f => f.StartsWith("Evothesis:Spool:SegmentBytes (10)", StringComparison.Ordinal));
     }

@@ -69,7 +69,8 @@ public sealed class ConfiguredCollector : IAsyncDisposable
         collection.AddSingleton<IDomainAuthorizer>(new StaticDomainAuthorizer(clients));
         collection.AddLogging(b => b.AddProvider(new FakeLoggerProvider(logs)).SetMinimumLevel(LogLevel.Debug));
         services?.Invoke(collection);
-        var builder = collection.AddEvothesisCollector(root.GetSection("Evothesis"));
+        // With every package a host can add: the S3 buckets when the settings name them (CLIENT_S3_BUCKET, Evothesis:S3:*).
+        var builder = collection.AddEvothesisCollector(root.GetSection("Evothesis")).AddS3ObjectStorage();
         configure?.Invoke(builder);
 
         var provider = collection.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });

@@ -7,7 +7,7 @@ namespace Evothesis.Collector.Tests.Support;
 /// thrown instead of writing), or hold after a write (<see cref="HoldAfterPut"/>, as a process stopped between writing
 /// an object and recording it). Its name says <c>s3:</c>: the sink takes it for a bucket.
 /// </summary>
-public sealed class FaultyObjectStore(IObjectStore inner, string name = "s3:faulty") : IObjectStore
+internal sealed class FaultyObjectStore(IObjectStore inner, string name = "s3:faulty") : IObjectStore
 {
     private readonly TaskCompletionSource _held = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _puts;

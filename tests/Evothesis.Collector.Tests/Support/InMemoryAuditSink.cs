@@ -1,5 +1,5 @@
 using System.Collections.Concurrent;
-using Evothesis.Collector.Privacy;
+using Evothesis.Collector.Audit;
 
 namespace Evothesis.Collector.Tests.Support;
 

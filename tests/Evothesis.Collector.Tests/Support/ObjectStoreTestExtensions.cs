@@ -3,7 +3,7 @@ using Evothesis.Collector.Sinks.ObjectStorage;
 
 namespace Evothesis.Collector.Tests.Support;
 
-public static class ObjectStoreTestExtensions
+internal static class ObjectStoreTestExtensions
 {
     public static async Task<List<string>> ListKeysAsync(this IObjectStore store, string prefix = "")
     {

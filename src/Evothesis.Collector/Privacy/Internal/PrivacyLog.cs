@@ -10,10 +10,4 @@ internal static partial class PrivacyLog
 
     [LoggerMessage(1201, LogLevel.Debug, "Redacted {Count} values in events of client {ClientId} ({Rules})")]
     public static partial void Redacted(ILogger logger, int count, string clientId, string rules);
-
-    [LoggerMessage(1202, LogLevel.Error, "Audit sink {Sink} failed to write {Count} audit records: the audited requests' events are refused")]
-    public static partial void AuditWriteFailed(ILogger logger, Exception exception, string sink, int count);
-
-    [LoggerMessage(1203, LogLevel.Debug, "Wrote {Count} audit records to {Sink}")]
-    public static partial void AuditWritten(ILogger logger, int count, string sink);
 }

@@ -11,8 +11,6 @@ internal sealed class PrivacyMetrics
 {
     private readonly Counter<long> _redactions;
     private readonly Counter<long> _consentDrops;
-    private readonly Counter<long> _auditRecords;
-    private readonly Counter<long> _auditFailures;
 
     public PrivacyMetrics(CollectorMetrics metrics)
     {
@@ -21,10 +19,6 @@ internal sealed class PrivacyMetrics
             "evothesis.collector.privacy.redactions", "{value}", "Values redacted before storage, by rule.");
         _consentDrops = meter.CreateCounter<long>(
             "evothesis.collector.privacy.consent_drops", "{event}", "Events dropped for lack of consent, by cause (denied, gpc, no_grant).");
-        _auditRecords = meter.CreateCounter<long>(
-            "evothesis.collector.audit.records", "{record}", "Audit records written, or refused with their requests, by outcome.");
-        _auditFailures = meter.CreateCounter<long>(
-            "evothesis.collector.audit.failures", "{write}", "Audit writes a sink failed, by sink.");
     }
 
     public void Redacted(RedactionRecorder recorder)
@@ -49,22 +43,6 @@ internal sealed class PrivacyMetrics
         if (_consentDrops.Enabled && count > 0)
         {
             _consentDrops.Add(count, new KeyValuePair<string, object?>("cause", cause));
-        }
-    }
-
-    public void AuditRecords(int count, bool success)
-    {
-        if (_auditRecords.Enabled && count > 0)
-        {
-            _auditRecords.Add(count, new KeyValuePair<string, object?>("outcome", success ? "written" : "failed"));
-        }
-    }
-
-    public void AuditFailed(string sink)
-    {
-        if (_auditFailures.Enabled)
-        {
-            _auditFailures.Add(1, new KeyValuePair<string, object?>("sink", sink));
         }
     }
 }

@@ -1,3 +1,4 @@
+using Evothesis.Collector.Audit;
 using Evothesis.Collector.Authorization;
 using Evothesis.Collector.Events;
 using Evothesis.Collector.Ingestion;

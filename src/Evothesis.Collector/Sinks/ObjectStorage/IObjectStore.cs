@@ -10,7 +10,7 @@ namespace Evothesis.Collector.Sinks.ObjectStorage;
 /// that tells a missing bucket, refused credentials and a missing object apart (a failure of the caller's
 /// content stream propagates as it is); a store never reports success for an object it did not store intact.
 /// </remarks>
-public interface IObjectStore
+internal interface IObjectStore
 {
     /// <summary>Gets a name for logs and metric tags, such as <c>local:/var/data</c> or <c>s3:bucket</c>.</summary>
     string Name { get; }
@@ -53,7 +53,7 @@ public interface IObjectStore
 }
 
 /// <summary>An object to store.</summary>
-public sealed class ObjectPutRequest
+internal sealed class ObjectPutRequest
 {
     /// <summary>Gets the key, a <c>/</c>-separated relative path.</summary>
     public required string Key { get; init; }
@@ -84,10 +84,10 @@ public sealed class ObjectPutRequest
 /// <param name="Key">The key.</param>
 /// <param name="Size">The size in bytes.</param>
 /// <param name="LastModified">When the object was last written, if the store knows.</param>
-public readonly record struct ObjectEntry(string Key, long Size, DateTimeOffset? LastModified);
+internal readonly record struct ObjectEntry(string Key, long Size, DateTimeOffset? LastModified);
 
 /// <summary>An object opened by <see cref="IObjectStore.GetAsync"/>. Disposing it closes <see cref="Content"/>.</summary>
-public sealed class StoredObject : IDisposable, IAsyncDisposable
+internal sealed class StoredObject : IDisposable, IAsyncDisposable
 {
     /// <summary>Initializes a new instance of the <see cref="StoredObject"/> class.</summary>
     /// <param name="key">The key.</param>

@@ -12,7 +12,7 @@ namespace Evothesis.Collector.Sinks.ObjectStorage;
 /// A folder keeps no content type or user metadata: <see cref="GetAsync"/> infers the encoding from the
 /// <c>.gz</c> extension and returns empty metadata.
 /// </remarks>
-public sealed class LocalFolderObjectStore : IObjectStore
+internal sealed class LocalFolderObjectStore : IObjectStore
 {
     private const string TemporarySuffix = ".partial";
 

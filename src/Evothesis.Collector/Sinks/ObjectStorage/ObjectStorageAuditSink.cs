@@ -1,6 +1,6 @@
 using System.Globalization;
-using Evothesis.Collector.Privacy;
-using Evothesis.Collector.Privacy.Internal;
+using Evothesis.Collector.Audit;
+using Evothesis.Collector.Audit.Internal;
 using Evothesis.Collector.Sinks.ObjectStorage.Internal;
 
 namespace Evothesis.Collector.Sinks.ObjectStorage;
@@ -17,7 +17,7 @@ namespace Evothesis.Collector.Sinks.ObjectStorage;
 /// A write that is retried adds a second object rather than replacing the first: an audit trail may repeat a
 /// record, never lose one.
 /// </remarks>
-public sealed class ObjectStorageAuditSink : IAuditSink
+internal sealed class ObjectStorageAuditSink : IAuditSink
 {
     /// <summary>The key prefix the collector's default audit sink uses.</summary>
     public const string DefaultPrefix = "audit";

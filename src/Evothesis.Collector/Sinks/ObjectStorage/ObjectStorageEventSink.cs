@@ -49,12 +49,12 @@ namespace Evothesis.Collector.Sinks.ObjectStorage;
 /// Writing the batch again replaces what was stored.
 /// </para>
 /// <para>
-/// Objects are closed by size or by age (<see cref="S3Options.ObjectMaxBytes"/>, <see cref="S3Options.ObjectMaxAge"/>;
+/// Objects are closed by size or by age (<c>Evothesis:S3:ObjectMaxBytes</c>, <c>Evothesis:S3:ObjectMaxAge</c>;
 /// <see cref="StorageOptions"/> for the local folder): the sink names that policy to its spool consumer, with one batch
 /// in flight, as keys follow batch boundaries.
 /// </para>
 /// </remarks>
-public sealed class ObjectStorageEventSink : IEventSink, IDeliveryPolicySource
+internal sealed class ObjectStorageEventSink : IEventSink, IDeliveryPolicySource
 {
     /// <summary>The media type of the objects.</summary>
     public const string ContentType = "application/x-ndjson";
@@ -78,7 +78,7 @@ public sealed class ObjectStorageEventSink : IEventSink, IDeliveryPolicySource
     private readonly ConcurrentDictionary<string, bool> _ignoredBuckets = new(StringComparer.Ordinal);
 
     /// <summary>Initializes a new instance of the <see cref="ObjectStorageEventSink"/> class.</summary>
-    /// <remarks>Objects are closed at the defaults of <see cref="S3Options.ObjectMaxBytes"/> and <see cref="S3Options.ObjectMaxAge"/>.</remarks>
+    /// <remarks>Objects are closed at the buckets' defaults: 16 MiB or 30 seconds.</remarks>
     /// <param name="store">Where the objects go.</param>
     /// <param name="prefix">A key prefix, such as <c>events</c>; none by default.</param>
     public ObjectStorageEventSink(IObjectStore store, string? prefix = null)
@@ -94,7 +94,7 @@ public sealed class ObjectStorageEventSink : IEventSink, IDeliveryPolicySource
     /// <param name="maxConcurrentUploads">How many clients' objects are put at the same time.</param>
     /// <param name="metrics">The object-storage instruments.</param>
     /// <param name="logger">The logger.</param>
-    /// <param name="limits">When an object is closed; the defaults of <see cref="S3Options"/> when <see langword="null"/>.</param>
+    /// <param name="limits">When an object is closed; the buckets' defaults when <see langword="null"/>.</param>
     internal ObjectStorageEventSink(
         IObjectStore store,
         string? prefix,
@@ -116,7 +116,7 @@ public sealed class ObjectStorageEventSink : IEventSink, IDeliveryPolicySource
         _maxConcurrentUploads = maxConcurrentUploads;
         _metrics = metrics;
         _logger = logger;
-        _limits = limits ?? ObjectLimits.For(new S3Options());
+        _limits = limits ?? ObjectLimits.BucketDefault;
     }
 
     /// <inheritdoc />

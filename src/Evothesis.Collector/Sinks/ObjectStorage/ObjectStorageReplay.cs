@@ -23,7 +23,7 @@ namespace Evothesis.Collector.Sinks.ObjectStorage;
 /// (<see cref="ObjectReplayOptions.MaxConcurrentReads"/>).
 /// </para>
 /// </remarks>
-public static class ObjectStorageReplay
+internal static class ObjectStorageReplay
 {
     // Beyond this many days a range is listed client by client rather than day by day.
     private const int MaxDayPrefixes = 62;
@@ -232,10 +232,10 @@ public static class ObjectStorageReplay
 }
 
 /// <summary>Which objects <see cref="ObjectStorageReplay"/> replays.</summary>
-public sealed class ObjectReplayOptions
+internal sealed class ObjectReplayOptions
 {
     /// <summary>
-    /// Gets or sets the key prefix the objects were written under (<see cref="S3Options.BackupPrefix"/> for the
+    /// Gets or sets the key prefix the objects were written under (<c>Evothesis:S3:BackupPrefix</c> for the
     /// backup bucket). The default is none.
     /// </summary>
     public string? Prefix { get; set; }
@@ -272,7 +272,7 @@ public sealed class ObjectReplayOptions
 }
 
 /// <summary>What <see cref="ObjectStorageReplay"/> did.</summary>
-public sealed class ObjectReplayResult
+internal sealed class ObjectReplayResult
 {
     private readonly List<string> _invalid = [];
 

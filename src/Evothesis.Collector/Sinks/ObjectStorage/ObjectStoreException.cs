@@ -1,7 +1,7 @@
 namespace Evothesis.Collector.Sinks.ObjectStorage;
 
 /// <summary>An <see cref="IObjectStore"/> operation failed. The message says what to fix; it never holds credentials.</summary>
-public sealed class ObjectStoreException : Exception
+internal sealed class ObjectStoreException : Exception
 {
     /// <summary>Initializes a new instance of the <see cref="ObjectStoreException"/> class.</summary>
     public ObjectStoreException()
@@ -49,7 +49,7 @@ public sealed class ObjectStoreException : Exception
 }
 
 /// <summary>The kinds of <see cref="ObjectStoreException"/>.</summary>
-public enum ObjectStoreError
+internal enum ObjectStoreError
 {
     /// <summary>Any other failure: the store refused the request or could not be reached.</summary>
     Failed,

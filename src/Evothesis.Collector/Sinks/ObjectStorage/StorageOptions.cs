@@ -19,7 +19,7 @@ public sealed class StorageOptions
     /// and written. Zero writes what is waiting at once. The default is 1 second.
     /// </summary>
     /// <remarks>
-    /// Shorter than the buckets' <see cref="S3Options.ObjectMaxAge"/> on purpose: the local folder is the embedded sink
+    /// Shorter than the buckets' <c>Evothesis:S3:ObjectMaxAge</c> (30 seconds) on purpose: the local folder is the embedded sink
     /// of the sample and the demo site, and when it is the first sink <c>GET /events/recent</c> and the
     /// <c>Bulk inserted</c> log line follow its writes, so a visitor's click should show within about a second. A
     /// folder pays nothing per file, so small files cost little.

@@ -1,8 +1,8 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.Text;
+using Evothesis.Collector.Audit;
 using Evothesis.Collector.Events;
-using Evothesis.Collector.Privacy;
 
 namespace Evothesis.Collector.Spool.Internal;
 

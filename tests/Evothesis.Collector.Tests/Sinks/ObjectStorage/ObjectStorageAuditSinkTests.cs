@@ -1,6 +1,6 @@
 using System.IO.Compression;
 using System.Text.Json;
-using Evothesis.Collector.Privacy;
+using Evothesis.Collector.Audit;
 using Evothesis.Collector.Sinks.ObjectStorage;
 
 namespace Evothesis.Collector.Tests.Sinks.ObjectStorage;

@@ -263,11 +263,12 @@ public class ObjectStorageEventSinkTests
         size.GetMeasurementSnapshot().Select(m => m.Value).Should().BeEquivalentTo(_root.Files().Select(f => new FileInfo(f).Length));
     }
 
-    [TestCase(ObjectStoreError.BucketNotFound)]
-    [TestCase(ObjectStoreError.AccessDenied)]
-    public async Task WriteAsync_DedicatedBucketRefuses_ThrowsPermanentClientWriteForThatClientOnly(ObjectStoreError error)
+    [TestCase(nameof(ObjectStoreError.BucketNotFound))]
+    [TestCase(nameof(ObjectStoreError.AccessDenied))]
+    public async Task WriteAsync_DedicatedBucketRefuses_ThrowsPermanentClientWriteForThatClientOnly(string refusal)
     {
         var (sink, shared, dedicated) = FaultySink();
+        var error = Enum.Parse<ObjectStoreError>(refusal);
         dedicated.Failure = _ => FaultyObjectStore.Error(error, "s3:vip-bucket");
 
         var act = async () => await sink.WriteAsync(MixedBatch(), default);
@@ -291,11 +292,12 @@ public class ObjectStorageEventSinkTests
         thrown.FailedClientIds.Should().BeEquivalentTo(["client_vip"]);
     }
 
-    [TestCase(ObjectStoreError.BucketNotFound)]
-    [TestCase(ObjectStoreError.AccessDenied)]
-    public async Task WriteAsync_OwnBucketRefusesEveryClient_ThrowsPermanentClientWriteNamingEveryClient(ObjectStoreError error)
+    [TestCase(nameof(ObjectStoreError.BucketNotFound))]
+    [TestCase(nameof(ObjectStoreError.AccessDenied))]
+    public async Task WriteAsync_OwnBucketRefusesEveryClient_ThrowsPermanentClientWriteNamingEveryClient(string refusal)
     {
         var (sink, shared, _) = FaultySink();
+        var error = Enum.Parse<ObjectStoreError>(refusal);
         shared.Failure = _ => FaultyObjectStore.Error(error);
 
         var act = async () => await sink.WriteAsync(SharedBatch(), default);

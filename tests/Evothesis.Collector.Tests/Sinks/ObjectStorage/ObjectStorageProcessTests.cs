@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Text.RegularExpressions;
-using Evothesis.Collector.Sinks.ObjectStorage;
+using Evothesis.Collector.Sinks.S3;
 using Evothesis.Collector.Tests.Support;
 
 namespace Evothesis.Collector.Tests.Sinks.ObjectStorage;

@@ -1,6 +1,7 @@
 using System.Text;
 using Evothesis.Collector.Events;
 using Evothesis.Collector.Sinks.ObjectStorage;
+using Evothesis.Collector.Sinks.S3;
 using Evothesis.Collector.Tests.Support;
 
 namespace Evothesis.Collector.Tests.Sinks.ObjectStorage;

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using Amazon.S3;
 using Evothesis.Collector.Sinks.ObjectStorage;
+using Evothesis.Collector.Sinks.S3;
 using Evothesis.Collector.Tests.Support;
 using Microsoft.Extensions.Logging.Abstractions;
 

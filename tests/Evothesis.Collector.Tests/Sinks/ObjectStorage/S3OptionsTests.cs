@@ -1,5 +1,5 @@
-using Evothesis.Collector.Sinks.ObjectStorage;
-using Evothesis.Collector.Sinks.ObjectStorage.Internal;
+using Evothesis.Collector.Sinks.S3;
+using Evothesis.Collector.Sinks.S3.Internal;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
@@ -63,7 +63,7 @@ public sealed class S3OptionsTests
         });
         using var provider = services.BuildServiceProvider();
 
-        var s3 = provider.GetRequiredService<IOptions<CollectorOptions>>().Value.S3;
+        var s3 = provider.GetRequiredService<IOptions<S3Options>>().Value;
 
         s3.ClientBucket.Should().Be("from-env");
         s3.BackupBucket.Should().Be("code-backup");
@@ -92,6 +92,21 @@ public sealed class S3OptionsTests
         var act = () => provider.GetRequiredService<IStartupValidator>().Validate();
 
         act.Should().NotThrow();
+    }
+
+    [TestCase("CLIENT_S3_BUCKET")]
+    [TestCase("BACKUP_S3_BUCKET")]
+    [TestCase("Evothesis:S3:ClientBucket")]
+    public void AddEvothesisCollector_BucketConfiguredWithoutS3Storage_FailsAtStartNamingThePackage(string key)
+    {
+        var services = new ServiceCollection();
+        services.AddSingleton<IConfiguration>(new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { [key] = "lake" }).Build());
+        services.AddEvothesisCollector();
+        using var provider = services.BuildServiceProvider();
+
+        var act = () => provider.GetRequiredService<IStartupValidator>().Validate();
+
+        act.Should().Throw<OptionsValidationException>().WithMessage($"*{key}*Evothesis.Collector.S3*AddS3Sink()*");
     }
 
     [TestCase("Evothesis:S3:ClientBucket", "bucket/with/prefix", "*ClientBucket*CLIENT_S3_BUCKET*'bucket/with/prefix'*")]
@@ -172,8 +187,11 @@ public sealed class S3OptionsTests
         var root = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
         var services = new ServiceCollection();
         services.AddSingleton<IConfiguration>(root);
-        services.AddEvothesisCollector(root.GetSection("Evothesis"));
+        services.AddEvothesisCollector(root.GetSection("Evothesis")).AddS3ObjectStorage();
         using var provider = services.BuildServiceProvider();
-        return provider.GetRequiredService<IOptions<CollectorOptions>>().Value.S3;
+
+        // Both sections, as the host validates both at start: Evothesis:Storage belongs to the core, Evothesis:S3 to the S3 package.
+        _ = provider.GetRequiredService<IOptions<CollectorOptions>>().Value;
+        return provider.GetRequiredService<IOptions<S3Options>>().Value;
     }
 }

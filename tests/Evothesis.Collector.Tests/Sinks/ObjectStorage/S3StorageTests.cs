@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Amazon.S3;
 using Evothesis.Collector.Authorization;
 using Evothesis.Collector.Batching;
@@ -5,11 +6,11 @@ using Evothesis.Collector.Batching.Internal;
 using Evothesis.Collector.Diagnostics;
 using Evothesis.Collector.Sinks;
 using Evothesis.Collector.Sinks.ObjectStorage;
+using Evothesis.Collector.Sinks.S3;
 using Evothesis.Collector.Spool.Internal;
 using Evothesis.Collector.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
-using System.Diagnostics.Metrics;
 
 namespace Evothesis.Collector.Tests.Sinks.ObjectStorage;
 

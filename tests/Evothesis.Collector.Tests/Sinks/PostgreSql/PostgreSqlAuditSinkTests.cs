@@ -1,5 +1,5 @@
-using Evothesis.Collector.Privacy;
-using Evothesis.Collector.Privacy.Internal;
+using Evothesis.Collector.Audit;
+using Evothesis.Collector.Audit.Internal;
 using Evothesis.Collector.Sinks.PostgreSql;
 using Evothesis.Collector.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;

@@ -2,8 +2,8 @@ namespace Evothesis.Collector.Sinks.ObjectStorage.Internal;
 
 /// <summary>
 /// When an object-storage sink closes an object: once its events take <see cref="MaxBytes"/> in the spool, or once the
-/// oldest of them is <see cref="MaxAge"/> old (<see cref="S3Options.ObjectMaxBytes"/> and
-/// <see cref="S3Options.ObjectMaxAge"/> for the buckets, <see cref="StorageOptions"/>' for the local folder).
+/// oldest of them is <see cref="MaxAge"/> old (<c>Evothesis:S3:ObjectMaxBytes</c> and <c>ObjectMaxAge</c> for the
+/// buckets, <see cref="StorageOptions"/>' for the local folder).
 /// </summary>
 internal readonly record struct ObjectLimits(long MaxBytes, TimeSpan MaxAge)
 {
@@ -19,8 +19,8 @@ internal readonly record struct ObjectLimits(long MaxBytes, TimeSpan MaxAge)
     /// <summary>The longest <see cref="MaxAge"/> accepted.</summary>
     public static readonly TimeSpan LongestMaxAge = TimeSpan.FromHours(1);
 
-    /// <summary>The buckets' limits as configured.</summary>
-    public static ObjectLimits For(S3Options options) => new(options.ObjectMaxBytes, options.ObjectMaxAge);
+    /// <summary>The buckets' default limits: 16 MiB, 30 seconds.</summary>
+    public static ObjectLimits BucketDefault => new(16L * 1024 * 1024, TimeSpan.FromSeconds(30));
 
     /// <summary>The local folder's limits as configured.</summary>
     public static ObjectLimits For(StorageOptions options) => new(options.ObjectMaxBytes, options.ObjectMaxAge);

@@ -3,7 +3,7 @@ using Evothesis.Collector.Sinks.ObjectStorage.Internal;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
-namespace Evothesis.Collector.Privacy.Internal;
+namespace Evothesis.Collector.Audit.Internal;
 
 /// <summary>
 /// Writes the audit records of a batch to every audit sink: those the host registered, or, when it registered
@@ -14,7 +14,7 @@ namespace Evothesis.Collector.Privacy.Internal;
 internal sealed class AuditTrail
 {
     private readonly IAuditSink[] _sinks;
-    private readonly PrivacyMetrics _metrics;
+    private readonly AuditMetrics _metrics;
     private readonly ILogger _logger;
 
     // Written by the flusher, read by health checks.
@@ -23,7 +23,7 @@ internal sealed class AuditTrail
     public AuditTrail(
         IEnumerable<IAuditSink> registered,
         CollectorObjectStores stores,
-        PrivacyMetrics metrics,
+        AuditMetrics metrics,
         ILogger<AuditTrail> logger)
         : this(
             registered,
@@ -40,14 +40,14 @@ internal sealed class AuditTrail
         IEnumerable<IAuditSink> registered,
         IOptions<CollectorOptions> options,
         CollectorPaths paths,
-        PrivacyMetrics metrics,
+        AuditMetrics metrics,
         ILogger<AuditTrail> logger)
         : this(registered, () => new ObjectStorageAuditSink(new LocalFolderObjectStore(paths.Resolve(options.Value.Storage.Path))), metrics, logger)
     {
     }
 
     /// <summary>With a default sink of the caller's choice, used only when no audit sink is registered.</summary>
-    internal AuditTrail(IEnumerable<IAuditSink> registered, Func<IAuditSink> defaultSink, PrivacyMetrics metrics, ILogger<AuditTrail> logger)
+    internal AuditTrail(IEnumerable<IAuditSink> registered, Func<IAuditSink> defaultSink, AuditMetrics metrics, ILogger<AuditTrail> logger)
     {
         var sinks = registered.ToArray();
         _sinks = sinks.Length > 0 ? sinks : [defaultSink()];
@@ -96,12 +96,12 @@ internal sealed class AuditTrail
         try
         {
             await sink.WriteAsync(records, cancellationToken).ConfigureAwait(false);
-            PrivacyLog.AuditWritten(_logger, records.Count, sink.Name);
+            AuditLog.AuditWritten(_logger, records.Count, sink.Name);
         }
         catch (Exception ex)
         {
             _metrics.AuditFailed(sink.Name);
-            PrivacyLog.AuditWriteFailed(_logger, ex, sink.Name, records.Count);
+            AuditLog.AuditWriteFailed(_logger, ex, sink.Name, records.Count);
             throw;
         }
     }

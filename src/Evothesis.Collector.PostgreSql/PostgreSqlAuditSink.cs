@@ -1,5 +1,5 @@
 using System.Text.Json;
-using Evothesis.Collector.Privacy;
+using Evothesis.Collector.Audit;
 using Evothesis.Collector.Sinks.PostgreSql.Internal;
 using Npgsql;
 using NpgsqlTypes;

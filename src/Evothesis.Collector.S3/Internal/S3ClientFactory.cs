@@ -3,7 +3,7 @@ using Amazon.Runtime;
 using Amazon.S3;
 using Microsoft.Extensions.Configuration;
 
-namespace Evothesis.Collector.Sinks.ObjectStorage.Internal;
+namespace Evothesis.Collector.Sinks.S3.Internal;
 
 /// <summary>Builds the S3 client from <see cref="S3Options"/> and the standard AWS settings, when the host registered none.</summary>
 internal static class S3ClientFactory

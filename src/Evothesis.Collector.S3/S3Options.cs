@@ -1,4 +1,4 @@
-namespace Evothesis.Collector.Sinks.ObjectStorage;
+namespace Evothesis.Collector.Sinks.S3;
 
 /// <summary>
 /// S3 object storage, bound from <c>Evothesis:S3</c>. Each bucket setting also reads the environment
@@ -9,7 +9,7 @@ namespace Evothesis.Collector.Sinks.ObjectStorage;
 /// <para>
 /// With <see cref="ClientBucket"/> set, every batch is written to it as one gzip NDJSON object per client
 /// (the primary object sink); without it, the same layout is written to the local folder of
-/// <see cref="StorageOptions.Path"/> when no other sink is registered.
+/// <see cref="ObjectStorage.StorageOptions.Path"/> when no other sink is registered.
 /// </para>
 /// <para>
 /// With <see cref="BackupBucket"/> set, every batch is also written there in full, in the same layout: a
@@ -24,6 +24,9 @@ namespace Evothesis.Collector.Sinks.ObjectStorage;
 /// </remarks>
 public sealed class S3Options
 {
+    /// <summary>The configuration section the options are bound from: <c>Evothesis:S3</c>.</summary>
+    public const string SectionName = "Evothesis:S3";
+
     /// <summary>The smallest part S3 accepts in a multipart upload (except the last): 5 MiB.</summary>
     public const long MinimumPartSize = 5L * 1024 * 1024;
 

@@ -1,6 +1,7 @@
+using System.Diagnostics.CodeAnalysis;
 using Evothesis.Collector;
-using Evothesis.Collector.Privacy;
-using Evothesis.Collector.Privacy.Internal;
+using Evothesis.Collector.Audit;
+using Evothesis.Collector.Audit.Internal;
 using Evothesis.Collector.Sinks;
 using Evothesis.Collector.Sinks.PostgreSql;
 using Evothesis.Collector.Sinks.PostgreSql.Internal;
@@ -26,6 +27,7 @@ public static class PostgreSqlCollectorBuilderExtensions
     /// <param name="builder">The collector builder.</param>
     /// <param name="configure">Sets options after configuration is bound; may be <see langword="null"/>.</param>
     /// <returns>The builder.</returns>
+    [SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "AddPostgreSqlSink() and AddPostgreSqlSink(connectionString) are the documented forms; each takes an optional configure callback.")]
     public static ICollectorBuilder AddPostgreSqlSink(this ICollectorBuilder builder, Action<PostgreSqlSinkOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
@@ -59,7 +61,7 @@ public static class PostgreSqlCollectorBuilderExtensions
             services.Replace(ServiceDescriptor.Singleton(sp => new AuditTrail(
                 sp.GetServices<IAuditSink>(),
                 sp.GetRequiredService<PostgreSqlAuditSink>,
-                sp.GetRequiredService<PrivacyMetrics>(),
+                sp.GetRequiredService<AuditMetrics>(),
                 sp.GetRequiredService<ILogger<AuditTrail>>())));
             services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, PostgreSqlMaintenanceService>());
             services.AddHealthChecks().AddCheck<PostgreSqlHealthCheck>(PostgreSqlHealthCheck.Name, tags: ["evothesis", "postgresql"]);
@@ -78,6 +80,7 @@ public static class PostgreSqlCollectorBuilderExtensions
     /// <param name="connectionString">The PostgreSQL connection string.</param>
     /// <param name="configure">Sets the other options; may be <see langword="null"/>.</param>
     /// <returns>The builder.</returns>
+    [SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "AddPostgreSqlSink() and AddPostgreSqlSink(connectionString) are the documented forms; each takes an optional configure callback.")]
     public static ICollectorBuilder AddPostgreSqlSink(this ICollectorBuilder builder, string connectionString, Action<PostgreSqlSinkOptions>? configure = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);

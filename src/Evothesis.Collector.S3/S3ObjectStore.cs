@@ -7,11 +7,12 @@ using System.Security.Cryptography;
 using Amazon.Runtime;
 using Amazon.S3;
 using Amazon.S3.Model;
+using Evothesis.Collector.Sinks.ObjectStorage;
 using Evothesis.Collector.Sinks.ObjectStorage.Internal;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
-namespace Evothesis.Collector.Sinks.ObjectStorage;
+namespace Evothesis.Collector.Sinks.S3;
 
 /// <summary>
 /// An <see cref="IObjectStore"/> on one S3 bucket (AWS or an S3-compatible store), through AWSSDK.S3.
@@ -27,7 +28,7 @@ namespace Evothesis.Collector.Sinks.ObjectStorage;
 /// bucket and refused credentials are told apart (<see cref="ObjectStoreError"/>).
 /// </para>
 /// </remarks>
-public sealed class S3ObjectStore : IObjectStore
+internal sealed class S3ObjectStore : IObjectStore
 {
 
     private static readonly SearchValues<char> HexDigits = SearchValues.Create("0123456789abcdefABCDEF");

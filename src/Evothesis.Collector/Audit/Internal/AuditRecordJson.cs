@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace Evothesis.Collector.Privacy.Internal;
+namespace Evothesis.Collector.Audit.Internal;
 
 /// <summary>
 /// The stored JSON shape of an audit record (one NDJSON line): <c>id</c>, <c>time</c>, <c>client_id</c>,

@@ -1,16 +1,17 @@
+using Evothesis.Collector.Sinks.ObjectStorage.Internal;
 using Microsoft.Extensions.Options;
 
-namespace Evothesis.Collector.Sinks.ObjectStorage.Internal;
+namespace Evothesis.Collector.Sinks.S3.Internal;
 
 /// <summary>Checks the S3 settings at start; messages name the key, its alias and the bad value.</summary>
-internal sealed class S3OptionsValidator(IEnumerable<S3SinkRequested> requested) : IValidateOptions<CollectorOptions>
+internal sealed class S3OptionsValidator(IEnumerable<S3SinkRequested> requested) : IValidateOptions<S3Options>
 {
     private readonly bool _requested = requested.Any();
 
-    public ValidateOptionsResult Validate(string? name, CollectorOptions options)
+    public ValidateOptionsResult Validate(string? name, S3Options options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var s3 = options.S3;
+        var s3 = options;
         var failures = new List<string>();
 
         CheckBucket(failures, "Evothesis:S3:ClientBucket (CLIENT_S3_BUCKET)", s3.ClientBucket);
@@ -37,7 +38,7 @@ internal sealed class S3OptionsValidator(IEnumerable<S3SinkRequested> requested)
             failures.Add($"Evothesis:S3:MaxConcurrentUploads ({s3.MaxConcurrentUploads}) must be between 1 and 64.");
         }
 
-        ObjectLimits.AddFailures(failures, "Evothesis:S3", ObjectLimits.For(s3));
+        ObjectLimits.AddFailures(failures, "Evothesis:S3", S3Buckets.Of(s3));
 
         if (!string.IsNullOrWhiteSpace(s3.ClientBucket)
             && string.Equals(s3.ClientBucket, s3.BackupBucket, StringComparison.Ordinal)

@@ -1,4 +1,4 @@
-namespace Evothesis.Collector.Privacy;
+namespace Evothesis.Collector.Audit;
 
 /// <summary>
 /// What a HIPAA client's accepted request did, without any of its values: when, for whom, how many events
