@@ -11,7 +11,19 @@ public sealed class BlockingEventSink : IEventSink
 
     public string Name => "blocking";
 
-    public List<EventBatch> Written { get; } = [];
+    private readonly List<EventBatch> _written = [];
+
+    /// <summary>Gets a snapshot of the batches written so far (the consumer adds to them on its own thread).</summary>
+    public IReadOnlyList<EventBatch> Written
+    {
+        get
+        {
+            lock (_written)
+            {
+                return [.. _written];
+            }
+        }
+    }
 
     /// <summary>Gets a task that completes when the first write has started.</summary>
     public Task Entered => _entered.Task;
@@ -22,9 +34,9 @@ public sealed class BlockingEventSink : IEventSink
     {
         _entered.TrySetResult();
         await _release.Task.WaitAsync(cancellationToken);
-        lock (Written)
+        lock (_written)
         {
-            Written.Add(batch);
+            _written.Add(batch);
         }
     }
 }
