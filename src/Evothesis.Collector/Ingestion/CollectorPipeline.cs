@@ -330,6 +330,8 @@ public sealed class CollectorPipeline
         return await AcceptAsync(request, parsed, domain!, domainFromHeaders, client!, cancellationToken).ConfigureAwait(false);
     }
 
+    // The accept path, top to bottom: the client's IP rule, the events, the privacy rules, the rejections, the spool,
+    // the acknowledgement.
     private async ValueTask<CollectorResponse> AcceptAsync(
         CollectorRequest request,
         ParsedRequest parsed,
@@ -351,9 +353,50 @@ public sealed class CollectorPipeline
         }
 
         var receivedAt = ToMicroseconds(_time.GetUtcNow());
-        var userAgent = Truncate(request.UserAgent, _options.Limits.MaxUserAgentLength);
-        // The parser's list, owned by this request.
+
+        // The parser's rejection list, owned by this request: the steps below add theirs.
         var rejected = parsed.Rejected;
+        var events = BuildEvents(request, parsed, domain, domainFromHeaders, client, ip, receivedAt, rejected);
+        var audit = events.Count > 0 ? ApplyPrivacy(request, domain, client, ip, receivedAt, events, rejected) : null;
+        if (parsed.IsBatch)
+        {
+            IngestionLog.ProcessingBatch(_logger, events.Count, client.ClientId);
+        }
+
+        CountRejections(parsed, client, rejected);
+        if (events.Count == 0)
+        {
+            return ResponseWriter.Accepted(0, rejected, domain);
+        }
+
+        var status = _batcher.TryEnqueue(events, audit, out var written);
+        if (status != EnqueueStatus.Queued)
+        {
+            return NotSpooled(status, events.Count, domain);
+        }
+
+        if (written is not null && await WaitForAcknowledgementAsync(written, client, events.Count, domain, cancellationToken).ConfigureAwait(false) is { } failed)
+        {
+            return failed;
+        }
+
+        _metrics.EventsAccepted(events.Count);
+        return ResponseWriter.Accepted(events.Count, rejected, domain);
+    }
+
+    // The stored events: attributed to the client and the site, stamped with the receive time and the client's corrected
+    // time, with the address its IP rule allows. A member naming another site than the one authorized is rejected.
+    private List<CollectedEvent> BuildEvents(
+        CollectorRequest request,
+        ParsedRequest parsed,
+        string domain,
+        bool domainFromHeaders,
+        ClientConfig client,
+        string? ip,
+        DateTimeOffset receivedAt,
+        List<Rejection> rejected)
+    {
+        var userAgent = Truncate(request.UserAgent, _options.Limits.MaxUserAgentLength);
         var events = new List<CollectedEvent>(parsed.Events.Count);
         foreach (var p in parsed.Events)
         {
@@ -387,96 +430,100 @@ public sealed class CollectorPipeline
             });
         }
 
-        AuditRecord? audit = null;
-        if (events.Count > 0)
+        return events;
+    }
+
+    // The collector's rules first (consent, then redaction), so host processors only see what may be kept. Events a rule
+    // drops leave the list and are rejected with its reason. Returns the request's audit record, for clients audited.
+    private AuditRecord? ApplyPrivacy(
+        CollectorRequest request,
+        string domain,
+        ClientConfig client,
+        string? ip,
+        DateTimeOffset receivedAt,
+        List<CollectedEvent> events,
+        List<Rejection> rejected)
+    {
+        var context = PrivacyRules.CreateContext(client, domain, request, events);
+        foreach (var processor in _privacy.Processors)
         {
-            // The collector's rules first (consent, then redaction), so host processors only see what may be kept.
-            var context = PrivacyRules.CreateContext(client, domain, request, events);
-            foreach (var processor in _privacy.Processors)
-            {
-                processor.Process(context);
-            }
-
-            foreach (var processor in _processors)
-            {
-                if (events.Count == 0)
-                {
-                    break;
-                }
-
-                processor.Process(context);
-            }
-
-            foreach (var (dropped, reason) in context.Dropped)
-            {
-                rejected.Add(new Rejection(dropped.RequestIndex, reason));
-            }
-
-            _privacy.Completed(context);
-            audit = _privacy.CreateAuditRecord(context, receivedAt, ip);
+            processor.Process(context);
         }
 
-        if (parsed.IsBatch)
+        foreach (var processor in _processors)
         {
-            IngestionLog.ProcessingBatch(_logger, events.Count, client.ClientId);
-        }
-
-        if (rejected.Count > 0)
-        {
-            rejected.Sort((a, b) => a.Index.CompareTo(b.Index));
-            foreach (var r in rejected)
+            if (events.Count == 0)
             {
-                _metrics.EventsRejected(1, r.Reason);
+                break;
             }
 
-            IngestionLog.EventsRejected(_logger, rejected.Count, parsed.MemberCount, client.ClientId);
+            processor.Process(context);
         }
 
-        if (events.Count == 0)
+        foreach (var (dropped, reason) in context.Dropped)
         {
-            return ResponseWriter.Accepted(0, rejected, domain);
+            rejected.Add(new Rejection(dropped.RequestIndex, reason));
         }
 
-        var status = _batcher.TryEnqueue(events, audit, out var written);
-        if (status != EnqueueStatus.Queued)
+        _privacy.Completed(context);
+        return _privacy.CreateAuditRecord(context, receivedAt, ip);
+    }
+
+    // Every rejected member is counted with its reason, in request order (the order the answer lists them in).
+    private void CountRejections(ParsedRequest parsed, ClientConfig client, List<Rejection> rejected)
+    {
+        if (rejected.Count == 0)
         {
-            return NotSpooled(status, events.Count, domain);
+            return;
         }
 
-        if (written is not null)
+        rejected.Sort((a, b) => a.Index.CompareTo(b.Index));
+        foreach (var r in rejected)
         {
-            try
-            {
-                await written.WaitAsync(_options.Batching.AckTimeout, _time, cancellationToken).ConfigureAwait(false);
-            }
-            catch (BatchWriteException ex)
-            {
-                IngestionLog.WriteFailed(_logger, client.ClientId);
-                _metrics.EventsRejected(events.Count, ex.Reason);
-                return ResponseWriter.Problem(
-                    503,
-                    ProblemTypes.WriteFailed,
-                    "Write failed",
-                    "The events could not be stored; retry later.",
-                    _options.RetryAfter,
-                    authorizedDomain: domain);
-            }
-            catch (TimeoutException)
-            {
-                IngestionLog.AckTimedOut(_logger, client.ClientId, _options.Batching.AckTimeout);
-                _metrics.EventsRejected(events.Count, "ack_timeout");
-                return ResponseWriter.Problem(
-                    503,
-                    ProblemTypes.WriteFailed,
-                    "Write pending",
-                    "The events were not confirmed as stored in time; retry later (events with an eventId are stored once).",
-                    _options.RetryAfter,
-                    authorizedDomain: domain);
-            }
+            _metrics.EventsRejected(1, r.Reason);
         }
 
-        _metrics.EventsAccepted(events.Count);
-        return ResponseWriter.Accepted(events.Count, rejected, domain);
+        IngestionLog.EventsRejected(_logger, rejected.Count, parsed.MemberCount, client.ClientId);
+    }
+
+    // Durable and committed modes (and audited requests): the answer waits for the spool, or the first sink, to have the
+    // events. Returns the 503 to send when they could not be confirmed, null when they were.
+    private async ValueTask<CollectorResponse?> WaitForAcknowledgementAsync(
+        Task written,
+        ClientConfig client,
+        int events,
+        string domain,
+        CancellationToken cancellationToken)
+    {
+        try
+        {
+            await written.WaitAsync(_options.Batching.AckTimeout, _time, cancellationToken).ConfigureAwait(false);
+            return null;
+        }
+        catch (BatchWriteException ex)
+        {
+            IngestionLog.WriteFailed(_logger, client.ClientId);
+            _metrics.EventsRejected(events, ex.Reason);
+            return ResponseWriter.Problem(
+                503,
+                ProblemTypes.WriteFailed,
+                "Write failed",
+                "The events could not be stored; retry later.",
+                _options.RetryAfter,
+                authorizedDomain: domain);
+        }
+        catch (TimeoutException)
+        {
+            IngestionLog.AckTimedOut(_logger, client.ClientId, _options.Batching.AckTimeout);
+            _metrics.EventsRejected(events, "ack_timeout");
+            return ResponseWriter.Problem(
+                503,
+                ProblemTypes.WriteFailed,
+                "Write pending",
+                "The events were not confirmed as stored in time; retry later (events with an eventId are stored once).",
+                _options.RetryAfter,
+                authorizedDomain: domain);
+        }
     }
 
     // The spool refused the request's record: nothing of it is stored, and the sender is told to retry.
