@@ -48,12 +48,14 @@ internal static class PipelineBreakdown
 
     private static void Report(string stage, int events, Action action)
     {
-        const int Warmup = 20_000;
-        var iterations = Math.Max(2_000, 200_000 / events);
-        for (var i = 0; i < Math.Max(Warmup / events, 500); i++)
+        // Warm up for 4 s: tiered compilation (with its instrumented tier) is done by then.
+        var warmup = Stopwatch.StartNew();
+        while (warmup.Elapsed < TimeSpan.FromSeconds(4))
         {
             action();
         }
+
+        var iterations = Math.Max(2_000, 200_000 / events);
 
         var allocated = GC.GetAllocatedBytesForCurrentThread();
         var watch = Stopwatch.StartNew();
