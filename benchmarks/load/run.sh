@@ -8,7 +8,9 @@
 #   ROWS="bare:-:1:32 sample:Durable:1:32" benchmarks/load/run.sh
 #
 # A row is TARGET:ACKMODE:EVENTS:CONNECTIONS, TARGET being 'bare', 'sample', 'other' (the sample host built from
-# another commit, at OTHER_DLL, for before/after rows in one run) or 'pg' (the sample host with its PostgreSQL sink),
+# another commit, at OTHER_DLL, for before/after rows in one run), 'pg' (the sample host with its PostgreSQL sink), or
+# 'nats1' / 'nats3' (the sample host publishing to a NATS JetStream stream on one server / a three-node cluster with
+# three replicas, started for the row; use ack mode Committed: the 202 waits for the stream's acknowledgement),
 # EVENTS 1 (a ~1 KB page view, post-single.lua) or 10 (a ~1.6 KB batch of 10 clicks, post-batch.lua; for 'pg',
 # post-batch-ids.lua, whose eventIds are all different). Needs wrk (apt-get install -y wrk). wrk and the server share
 # the machine's cores: compare rows of one round, never across runs.
@@ -48,7 +50,19 @@ bare_dll="$REPO_ROOT/benchmarks/Evothesis.Collector.Benchmarks.BareKestrel/bin/R
 # without them (its client is a standard one, which needs no salt).
 clients="$(mktemp)"
 PG_WORK=""
+NATS_PIDS=()
+NATS_WORK=""
+stop_nats() {
+  if [ "${#NATS_PIDS[@]}" -gt 0 ]; then
+    kill "${NATS_PIDS[@]}" 2>/dev/null || true
+    wait "${NATS_PIDS[@]}" 2>/dev/null || true
+  fi
+  NATS_PIDS=()
+  [ -n "$NATS_WORK" ] && rm -rf "$NATS_WORK"
+  NATS_WORK=""
+}
 cleanup() {
+  stop_nats
   rm -f "$clients"
   if [ -n "$PG_WORK" ]; then
     "${AS[@]}" "$PG_BIN/pg_ctl" -D "$PG_WORK/data" -m fast -w stop >/dev/null 2>&1 || true
@@ -111,6 +125,35 @@ SQL
 }
 case " $ROWS " in *" pg:"*) start_postgres ;; esac
 
+# A fresh NATS JetStream for a 'nats1' row (one server) or a 'nats3' row (a three-node cluster, the stream replicated
+# three times), on free loopback ports, in a folder of its own on the same disk; sets NATS_URL.
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+start_nats() {
+  local nodes="$1" bin i ports=() cluster=() routes=""
+  # shellcheck source=../../build/prerequisites.sh
+  source "$REPO_ROOT/build/prerequisites.sh"
+  ensure_nats_server >/dev/null
+  bin="$(nats_server_path)"
+  NATS_WORK="$(mktemp -d /tmp/evothesis-load-nats-XXXXXX)"
+  for i in $(seq 1 "$nodes"); do ports+=("$(free_port)"); cluster+=("$(free_port)"); done
+  for i in $(seq 0 $((nodes - 1))); do routes="${routes:+$routes,}nats://127.0.0.1:${cluster[$i]}"; done
+  for i in $(seq 0 $((nodes - 1))); do
+    local args=(-a 127.0.0.1 -p "${ports[$i]}" -n "n$i" -js -sd "$NATS_WORK/n$i")
+    if [ "$i" -eq 0 ]; then NATS_MONITOR="$(free_port)"; args+=(-m "$NATS_MONITOR"); fi
+    [ "$nodes" -gt 1 ] && args+=(--cluster_name c1 --cluster "nats://127.0.0.1:${cluster[$i]}" --routes "$routes")
+    "$bin" "${args[@]}" >"$NATS_WORK/n$i.log" 2>&1 &
+    NATS_PIDS+=($!)
+  done
+  NATS_URL=""
+  for i in $(seq 0 $((nodes - 1))); do
+    for _ in $(seq 1 100); do (echo >"/dev/tcp/127.0.0.1/${ports[$i]}") 2>/dev/null && break; sleep 0.1; done
+    NATS_URL="${NATS_URL:+$NATS_URL,}nats://127.0.0.1:${ports[$i]}"
+  done
+  # The cluster elects its JetStream leader within about a second.
+  [ "$nodes" -gt 1 ] && sleep 2
+  return 0
+}
+
 echo "| round | target | ack mode | events/request | connections | requests/s | of bare | events/s | p50 ms | p99 ms | non-2xx | RSS MB | events written | spool | stored/s | raw COPY/s | of raw COPY | drain s | missing | dup |"
 echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 for round in $(seq 1 "$ROUNDS"); do
@@ -124,6 +167,10 @@ for round in $(seq 1 "$ROUNDS"); do
     log="$data/server.log"
     pg_env=()
     stored_rate="-"; raw_rate="-"; of_raw="-"; drain="-"; missing="-"; dup="-"
+    case "$target" in
+      nats1) start_nats 1; pg_env=("Evothesis__Nats__Url=$NATS_URL" "Evothesis__Nats__Replicas=1") ;;
+      nats3) start_nats 3; pg_env=("Evothesis__Nats__Url=$NATS_URL" "Evothesis__Nats__Replicas=3") ;;
+    esac
     if [ "$target" = "pg" ]; then
       database="load_${round}_$(echo "$row" | tr 'A-Z' 'a-z' | tr -c 'a-z0-9\n' '_')"
       "${PSQL[@]}" -d postgres -c "CREATE DATABASE $database"
@@ -164,6 +211,13 @@ for round in $(seq 1 "$ROUNDS"); do
       drain="$(echo "$(date +%s.%N) - $drain_start" | bc | xargs printf '%.1f')"
     fi
     kill -TERM "$server"; wait "$server" 2>/dev/null || true  # SIGTERM: graceful stop
+    nats_written="-"
+    case "$target" in
+      nats1|nats3)
+        # The events the stream holds (one node's count; every node holds all of them at R=3).
+        nats_written="$(curl -s "http://127.0.0.1:$NATS_MONITOR/jsz" | python3 -c 'import json, sys; print(json.load(sys.stdin).get("messages", "-"))' 2>/dev/null || echo -)"
+        stop_nats ;;
+    esac
     if [ "$target" = "pg" ]; then
       in_table="$(pg_count "$database")"
       # Rows sharing an eventId (the unique index should make it 0). The privacy rules remove an eventId they find
@@ -178,6 +232,7 @@ for round in $(seq 1 "$ROUNDS"); do
     if [ "$target" != "bare" ]; then
       written=$(find "$data/storage" -name '*.ndjson.gz' -not -path '*/spool/*' -exec zcat {} + 2>/dev/null | wc -l)
       [ "$target" = "pg" ] && written="$in_table"
+      case "$target" in nats1|nats3) written="$nats_written" ;; esac
       spool="$(grep -o '[0-9.]* records per fsync, fsync [0-9.]* ms' "$log" | tail -n 1 || true)"
       spool="${spool:--}"
     fi
