@@ -271,6 +271,30 @@ public class SpoolEventCodecTests
         FluentActions.Invoking(() => SpoolEventCodec.Decode(payload)).Should().Throw<InvalidDataException>().WithMessage("*shorter than a string*");
     }
 
+    [Test]
+    public void Decode_InvalidUtf8_ThrowsInvalidData()
+    {
+        var payload = SpoolEventCodec.Encode([TestEvents.Create(eventId: "evt-utf8")], null);
+        payload[payload.AsSpan().IndexOf("evt-utf8"u8)] = 0xFF;
+
+        FluentActions.Invoking(() => SpoolEventCodec.Decode(payload)).Should().Throw<InvalidDataException>();
+    }
+
+    [Test]
+    public void Decode_CountOfMoreEventsThanBytes_ThrowsInvalidDataWithoutAllocatingThem()
+    {
+        var payload = new byte[] { SpoolEventCodec.Version, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0x07 };
+
+        FluentActions.Invoking(() => SpoolEventCodec.Decode(payload)).Should().Throw<InvalidDataException>();
+    }
+
+    [Test]
+    public void Encode_NullArguments_Throw()
+    {
+        FluentActions.Invoking(() => SpoolEventCodec.Write(null!, [], null)).Should().Throw<ArgumentNullException>();
+        FluentActions.Invoking(() => SpoolEventCodec.Write(new System.Buffers.ArrayBufferWriter<byte>(), null!, null)).Should().Throw<ArgumentNullException>();
+    }
+
     private static CollectedEvent With(CollectedEvent e, int requestIndex, string? bucket) =>
         new()
         {
