@@ -52,7 +52,12 @@ mutate_patterns() {
       echo "**/Sinks/SinkSet.cs"
       echo "**/Sinks/Recent/InMemoryRecentEventStore.cs" ;;
     Spool)
-      echo "**/Spool/**/*.cs" ;;
+      # The record format and the cursors: the whole folder holds too many mutants to run in one sitting, so the
+      # spool's engine (WriteAheadSpool.cs, the reader, the parked-record file) is left out; its recovery of
+      # segments and consumer cursors from checkpoints is in.
+      echo "**/Spool/Internal/SpoolFormat.cs"
+      echo "**/Spool/Internal/SpoolEventCodec.cs"
+      echo "**/Spool/Internal/WriteAheadSpool.Recovery.cs" ;;
   esac
 }
 
@@ -65,7 +70,8 @@ test_filter() {
     Authorization) echo "$ns.Authorization." ;;
     Batching) echo "$ns.Batching." ;;
     Sinks) echo "$ns.Sinks.ObjectStorage.ObjectKeyLayoutTests|$ns.Sinks.SinkSetTests|$ns.Sinks.Recent.|$ns.Sinks.ObjectStorage.LocalFolderObjectStoreTests|$ns.Sinks.ObjectStorage.ObjectStorageEventSinkTests" ;;
-    Spool) echo "$ns.Spool." ;;
+    # SpoolProcessTests drive the sample host as a separate process, which runs the unmutated build.
+    Spool) echo "$ns.Spool.SpoolFormatTests|$ns.Spool.SpoolEventCodecTests|$ns.Spool.WriteAheadSpool|$ns.Spool.SpoolOptionsValidatorTests" ;;
   esac
 }
 

@@ -17,6 +17,13 @@ public sealed class DomainNameTests
     [TestCase("localhost:8000", "localhost")]
     [TestCase("a-b.c", "a-b.c")]
     [TestCase("shop\u3002acme\u3002com", "shop.acme.com")]
+    [TestCase("shop\uFF0Eacme\uFF0Ecom", "shop.acme.com")]
+    [TestCase("shop\uFF61acme\uFF61com", "shop.acme.com")]
+    [TestCase("shop.acme.com:65535", "shop.acme.com")]
+    [TestCase("shop.acme.com:0", "shop.acme.com")]
+    [TestCase("cafe\u0301.fr", "xn--caf-dma.fr")]
+    [TestCase("\u30B3\u30FC\u30D2\u30FC.jp", "xn--tck2c4fb.jp")]
+    [TestCase("\u0939\u093F\u0902\u0926\u0940.in", "xn--i1b6e8byah.in")]
     public void TryNormalizeHost_ValidHost_ReturnsNormalisedDomain(string host, string expected)
     {
         DomainName.TryNormalizeHost(host, out var domain).Should().BeTrue();
@@ -44,6 +51,8 @@ public sealed class DomainNameTests
     [TestCase("::1")]
     [TestCase("shop.acme.com:")]
     [TestCase("shop.acme.com:65536")]
+    [TestCase("shop.acme.com:99999")]
+    [TestCase("shop.acme.com:000080")]
     [TestCase("shop.acme.com:80:80")]
     [TestCase("shop.acme.com:http")]
     [TestCase("-shop.acme.com")]

@@ -502,4 +502,18 @@ public sealed class HttpDomainAuthorizerTests
 
         duration.GetMeasurementSnapshot().Select(m => m.Tags["outcome"]).Should().Equal("authorized", "not_found");
     }
+
+    [Test]
+    public async Task AuthorizeAsync_InvalidConfigurationAndFailure_AreRecordedByOutcome()
+    {
+        _pm.SetDocument("bad.example", """{"privacy_level":"standard"}""");
+        await using var services = PixelManagementServices.Create(_pm.Url);
+        using var duration = services.Collect<double>("evothesis.collector.authorization.upstream.duration");
+
+        (await services.AuthorizeAsync("bad.example")).Status.Should().Be(DomainAuthorizationStatus.Unauthorized);
+        _pm.Mode = FakeMode.Failing;
+        (await services.AuthorizeAsync("shop.acme.com")).Status.Should().Be(DomainAuthorizationStatus.Unavailable);
+
+        duration.GetMeasurementSnapshot().Select(m => m.Tags["outcome"]).Should().Equal("invalid", "failure");
+    }
 }

@@ -174,6 +174,127 @@ public class SpoolEventCodecTests
         FluentActions.Invoking(() => SpoolEventCodec.Encode([e], null)).Should().Throw<ArgumentException>();
     }
 
+    [TestCase(0)]
+    [TestCase(127)]
+    [TestCase(128)]
+    [TestCase(16_383)]
+    [TestCase(16_384)]
+    [TestCase(int.MaxValue)]
+    [TestCase(-1)]
+    public void Decode_RequestIndexAcrossVarintWidths_RoundTrips(int requestIndex)
+    {
+        var e = With(TestEvents.Create(), requestIndex, bucket: "b");
+
+        SpoolEventCodec.Decode(SpoolEventCodec.Encode([e], null)).Events.Single().RequestIndex.Should().Be(requestIndex);
+    }
+
+    [TestCase(0)]
+    [TestCase(1)]
+    [TestCase(127)]
+    [TestCase(128)]
+    [TestCase(300)]
+    public void EventCount_EncodedPayload_IsTheNumberOfEvents(int count)
+    {
+        var payload = SpoolEventCodec.Encode(TestEvents.Many(count), null);
+
+        SpoolEventCodec.EventCount(payload).Should().Be(count);
+    }
+
+    [Test]
+    public void EventCount_PayloadItCannotRead_IsZero()
+    {
+        var payload = SpoolEventCodec.Encode(TestEvents.Many(5), null);
+        payload[0] = 2;
+
+        SpoolEventCodec.EventCount(payload).Should().Be(0, "another version");
+        SpoolEventCodec.EventCount(new byte[] { SpoolEventCodec.Version, 0 }).Should().Be(0, "no count");
+        SpoolEventCodec.EventCount(new byte[] { SpoolEventCodec.Version, 0, 0x85 }).Should().Be(0, "a count cut short");
+        SpoolEventCodec.EventCount(new byte[] { SpoolEventCodec.Version, 0, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01 }).Should().Be(0, "a count longer than five bytes");
+        SpoolEventCodec.EventCount(new byte[] { SpoolEventCodec.Version, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0x0F }).Should().Be(int.MaxValue);
+    }
+
+    [Test]
+    public void HasAuditRecord_TellsPayloadsWithAnAuditRecordApart()
+    {
+        var audit = new AuditRecord
+        {
+            Id = Guid.CreateVersion7(),
+            Time = TestEvents.ReceivedAt,
+            ClientId = "c",
+            SiteId = "s",
+            EventCount = 1,
+            EventTypes = new Dictionary<string, int> { ["pageview"] = 1 },
+        };
+
+        SpoolEventCodec.HasAuditRecord(SpoolEventCodec.Encode(TestEvents.Many(1), audit)).Should().BeTrue();
+        SpoolEventCodec.HasAuditRecord(SpoolEventCodec.Encode(TestEvents.Many(1), null)).Should().BeFalse();
+        SpoolEventCodec.HasAuditRecord(new byte[] { SpoolEventCodec.Version }).Should().BeFalse();
+        SpoolEventCodec.HasAuditRecord(new byte[] { 2, 1, 0 }).Should().BeFalse("another version");
+    }
+
+    [Test]
+    public void Decode_UnknownFlags_ThrowsInvalidData()
+    {
+        var payload = SpoolEventCodec.Encode([], null);
+        payload[1] = 2;
+
+        FluentActions.Invoking(() => SpoolEventCodec.Decode(payload)).Should().Throw<InvalidDataException>();
+    }
+
+    [Test]
+    public void Decode_AuditRecordListingATypeTwice_ThrowsInvalidData()
+    {
+        var audit = new AuditRecord
+        {
+            Id = Guid.CreateVersion7(),
+            Time = TestEvents.ReceivedAt,
+            ClientId = "c",
+            SiteId = "s",
+            EventCount = 2,
+            EventTypes = new Dictionary<string, int> { ["aa"] = 1, ["ab"] = 1 },
+        };
+        var payload = SpoolEventCodec.Encode([], audit);
+
+        // The second type's last byte: "ab" becomes "aa".
+        var second = payload.AsSpan().LastIndexOf("ab"u8);
+        payload[second + 1] = (byte)'a';
+
+        FluentActions.Invoking(() => SpoolEventCodec.Decode(payload)).Should().Throw<InvalidDataException>().WithMessage("*twice*");
+    }
+
+    [Test]
+    public void Decode_StringLongerThanThePayload_ThrowsInvalidData()
+    {
+        // Version, no flags, one event, its id, then an event id announced as 15 bytes of which one follows.
+        var payload = new byte[] { SpoolEventCodec.Version, 0, 1 }.Concat(new byte[16]).Concat(new byte[] { 16, (byte)'a' }).ToArray();
+
+        FluentActions.Invoking(() => SpoolEventCodec.Decode(payload)).Should().Throw<InvalidDataException>().WithMessage("*shorter than a string*");
+    }
+
+    [Test]
+    public void Decode_InvalidUtf8_ThrowsInvalidData()
+    {
+        var payload = SpoolEventCodec.Encode([TestEvents.Create(eventId: "evt-utf8")], null);
+        payload[payload.AsSpan().IndexOf("evt-utf8"u8)] = 0xFF;
+
+        FluentActions.Invoking(() => SpoolEventCodec.Decode(payload)).Should().Throw<InvalidDataException>();
+    }
+
+    [Test]
+    public void Decode_CountOfMoreEventsThanBytes_ThrowsInvalidDataWithoutAllocatingThem()
+    {
+        var payload = new byte[] { SpoolEventCodec.Version, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0x07 };
+
+        FluentActions.Invoking(() => SpoolEventCodec.Decode(payload)).Should().Throw<InvalidDataException>();
+    }
+
+    [Test]
+    public void Encode_NullArguments_Throw()
+    {
+        FluentActions.Invoking(() => SpoolEventCodec.Write(null!, [], null)).Should().Throw<ArgumentNullException>();
+        FluentActions.Invoking(() => SpoolEventCodec.Write(new System.Buffers.ArrayBufferWriter<byte>(), null!, null)).Should().Throw<ArgumentNullException>();
+    }
+
     private static CollectedEvent With(CollectedEvent e, int requestIndex, string? bucket) =>
         new()
         {

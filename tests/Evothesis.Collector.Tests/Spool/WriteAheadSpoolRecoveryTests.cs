@@ -232,4 +232,48 @@ public class WriteAheadSpoolRecoveryTests
         second.Position.Should().Be(first.EndPosition);
         _context.Segments().Should().ContainSingle("appends continue in the last segment");
     }
+
+    [Test]
+    public async Task Open_CheckpointsInsideAtAndPastRecords_ResumeAtTheNextWholeRecord()
+    {
+        var spool = _context.Open();
+        var appends = new[] { "first"u8.ToArray(), "second"u8.ToArray(), "third"u8.ToArray() }.Select(p => spool.Append(p)).ToList();
+        await Task.WhenAll(appends.Select(a => a.Durable)).WaitAsync(Deadline);
+        await spool.DisposeAsync();
+
+        // Checkpoints the spool did not write itself: inside the second record, and past the last one.
+        WriteCheckpoint("postgresql", appends[1].Position + 3);
+        WriteCheckpoint("s3-client", appends[2].EndPosition + 100);
+        var reopened = _context.Open();
+
+        reopened.GetCommittedPosition("postgresql").Should().Be(appends[1].EndPosition, "a cursor inside a record resumes after it");
+        reopened.GetCommittedPosition("s3-client").Should().Be(appends[2].EndPosition, "a cursor past the end resumes at the end");
+        (await SpoolTestContext.ReadAllAsync(reopened, "postgresql")).Select(r => r.Payload.ToArray()).Should()
+            .BeEquivalentTo(new[] { "third"u8.ToArray() }, o => o.WithStrictOrdering());
+    }
+
+    [Test]
+    public async Task Open_CheckpointAtARecordsStartOrNone_ResumesThere()
+    {
+        var spool = _context.Open();
+        var appends = new[] { "first"u8.ToArray(), "second"u8.ToArray() }.Select(p => spool.Append(p)).ToList();
+        await Task.WhenAll(appends.Select(a => a.Durable)).WaitAsync(Deadline);
+        await spool.DisposeAsync();
+
+        WriteCheckpoint("postgresql", appends[1].Position);
+        var reopened = _context.Open();
+
+        reopened.GetCommittedPosition("postgresql").Should().Be(appends[1].Position);
+        reopened.GetCommittedPosition("s3-client").Should().Be(0, "a consumer without a checkpoint starts at the oldest record");
+        (await SpoolTestContext.ReadAllAsync(reopened, "postgresql")).Select(r => r.Payload.ToArray()).Should()
+            .BeEquivalentTo(new[] { "second"u8.ToArray() }, o => o.WithStrictOrdering());
+        (await SpoolTestContext.ReadAllAsync(reopened, "s3-client")).Should().HaveCount(2);
+    }
+
+    private void WriteCheckpoint(string consumer, long position)
+    {
+        var content = new byte[SpoolFormat.CheckpointSize];
+        SpoolFormat.WriteCheckpoint(content, position);
+        File.WriteAllBytes(Path.Combine(_context.SpoolPath, consumer + SpoolFormat.CheckpointExtension), content);
+    }
 }
