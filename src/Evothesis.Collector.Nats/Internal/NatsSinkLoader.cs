@@ -428,10 +428,10 @@ internal sealed class NatsSinkLoader
     }
 
     // The batch's id and time come from its first message: read again in the same order, it names the same objects.
-    private static EventBatch Batch(List<(INatsJSMsg<byte[]> Message, IReadOnlyList<CollectedEvent> Events)> readable)
+    private EventBatch Batch(List<(INatsJSMsg<byte[]> Message, IReadOnlyList<CollectedEvent> Events)> readable)
     {
         var first = readable[0].Message;
-        var createdAt = first.Metadata?.Timestamp ?? DateTimeOffset.UtcNow;
+        var createdAt = first.Metadata?.Timestamp ?? _time.GetUtcNow();
         var events = new List<CollectedEvent>(readable.Count);
         foreach (var (_, e) in readable)
         {

@@ -67,7 +67,7 @@ public sealed class NatsJetStreamEventSinkTests
     public async Task WriteAsync_NoServer_ThrowsAnOutageNotARefusal(CancellationToken cancellationToken)
     {
         var options = Options();
-        options.Url = "nats://127.0.0.1:" + FreePort();
+        options.Url = "nats://127.0.0.1:" + LoopbackPort.Free();
         options.RequestTimeout = TimeSpan.FromSeconds(1);
         await using var source = Source(options);
         var sink = new NatsJetStreamEventSink(source, NullLogger<NatsJetStreamEventSink>.Instance);
@@ -80,12 +80,6 @@ public sealed class NatsJetStreamEventSinkTests
         thrown.Which.Should().NotBeOfType<EventsRejectedException>("an unreachable server is retried, never parked");
     }
 
-    private static int FreePort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     // A stream and subjects of the test's own: streams on one server may not share subjects.
     private NatsJetStreamOptions Options()

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
-using System.Net.Sockets;
 using System.Text;
 
 namespace Evothesis.Collector.Tests.Support;
@@ -59,7 +58,7 @@ public sealed class ConsumerApp : IAsyncDisposable
     /// <summary>Starts the built app with <paramref name="environment"/> and waits until it answers HTTP.</summary>
     public async Task StartAsync(IReadOnlyDictionary<string, string>? environment = null)
     {
-        BaseAddress = new Uri($"http://127.0.0.1:{FreePort().ToString(CultureInfo.InvariantCulture)}/");
+        BaseAddress = new Uri($"http://127.0.0.1:{LoopbackPort.Free().ToString(CultureInfo.InvariantCulture)}/");
         var dll = Path.Combine(Folder, "out", Path.GetFileName(Folder) + ".dll");
         var start = DotnetCommand.Prepare(Folder, dll, "--urls", BaseAddress.GetLeftPart(UriPartial.Authority));
         start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
@@ -123,12 +122,6 @@ public sealed class ConsumerApp : IAsyncDisposable
         Http.Dispose();
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     private void Append(string? line)
     {

@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using NATS.Client.Core;
 using NATS.Client.JetStream;
@@ -26,7 +24,7 @@ public sealed class NatsTestCluster : IAsyncDisposable
     private NatsTestCluster(string binary, int size)
     {
         _binary = binary;
-        _nodes = Enumerable.Range(0, size).Select(i => new Node(i, FreePort(), size > 1 ? FreePort() : 0)).ToArray();
+        _nodes = Enumerable.Range(0, size).Select(i => new Node(i, LoopbackPort.Free(), size > 1 ? LoopbackPort.Free() : 0)).ToArray();
     }
 
     /// <summary>Gets the client URLs of every node, comma-separated, as <c>Evothesis:Nats:Url</c> takes them.</summary>
@@ -129,12 +127,6 @@ public sealed class NatsTestCluster : IAsyncDisposable
             .FirstOrDefault(File.Exists);
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     private void Start(Node node)
     {
