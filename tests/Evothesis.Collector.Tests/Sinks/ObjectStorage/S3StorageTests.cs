@@ -340,12 +340,16 @@ public sealed class S3StorageTests
         settings["CLIENT_S3_BUCKET"] = "missing-" + Guid.NewGuid().ToString("N")[..12];
         settings["Evothesis:Batching:AckMode"] = "Durable";
         settings["Evothesis:Batching:SinkTimeout"] = "01:00:00";
+
+        // Both requests in one batch: it is cut by age, on the test's clock, once both are in the spool.
+        settings["Evothesis:S3:ObjectMaxAge"] = "00:00:30";
         await using var collector = await StartAsync(settings);
         var consumer = collector.GetRequiredService<EventBatcher>().Consumers[0];
 
         var responses = await collector.PostTogetherAsync(("a.example", Event("a-1", "a")), ("b.example", Event("b-1", "b")));
 
         responses.Should().OnlyContain(r => r.StatusCode == 202);
+        collector.Time.Advance(TimeSpan.FromSeconds(30));
         var failure = await LogAsync(collector, 1308);
         var refused = failure.Exception.Should().BeOfType<ClientWriteException>("a missing bucket is a refusal for good, not an outage").Subject;
         refused.IsPermanent.Should().BeTrue();
