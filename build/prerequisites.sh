@@ -6,6 +6,9 @@
 
 _apt_updated=0
 
+# The repository holding this script, wherever it is sourced from (s3rver is pinned under build/).
+_PREREQUISITES_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
 _as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null 2>&1; then sudo "$@"; else
     echo "error: '$*' needs root and sudo is not available" >&2; return 1; fi
@@ -45,7 +48,7 @@ ensure_postgres() {
 }
 
 ensure_s3rver() {
-  local dir="$REPO_ROOT/build/s3rver"
+  local dir="$_PREREQUISITES_ROOT/build/s3rver"
   if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
     _apt_install nodejs npm
   fi
@@ -88,6 +91,5 @@ ensure_test_prerequisites() {
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
   set -euo pipefail
-  REPO_ROOT="$(cd "$(dirname "$0")/.." && pwd)"
   ensure_test_prerequisites
 fi
