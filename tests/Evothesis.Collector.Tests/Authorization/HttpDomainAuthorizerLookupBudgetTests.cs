@@ -176,14 +176,14 @@ public sealed class HttpDomainAuthorizerLookupBudgetTests
         using var throttled = services.Collect<long>("evothesis.collector.authorization.lookups.throttled");
 
         await AuthorizeManyAsync(services, Attacker, 5);
-        for (var i = 0; i < 5; i++)
+        for (var i = 0; i < 6; i++)
         {
             await Authorizer(services).AuthorizeAsync($"spread-{i}.example", new IPAddress([10, 0, 0, (byte)i]), CancellationToken.None);
         }
 
         var measurements = throttled.GetMeasurementSnapshot();
         measurements.Count(m => (string?)m.Tags["reason"] == "client_budget").Should().Be(3);
-        measurements.Count(m => (string?)m.Tags["reason"] == "global_budget").Should().Be(3);
+        measurements.Count(m => (string?)m.Tags["reason"] == "global_budget").Should().Be(4);
         measurements.Should().OnlyContain(m => (string?)m.Tags["lookup"] == "domain" && m.Tags.Count == 2);
 
         var warnings = services.Logs.GetSnapshot().Where(r => r.Id.Id == 1123).ToList();
@@ -195,7 +195,10 @@ public sealed class HttpDomainAuthorizerLookupBudgetTests
         services.Time!.Advance(TimeSpan.FromSeconds(10));
         await Authorizer(services).AuthorizeAsync("after.example", Attacker, CancellationToken.None);
         var second = services.Logs.GetSnapshot().Where(r => r.Id.Id == 1123).Should().HaveCount(2).And.Subject.Last();
-        second.Message.Should().Contain("3 refused by the global budget").And.Contain("3 by client addresses");
+        second.Message.Should().Contain("4 refused by the global budget").And.Contain("3 by client addresses");
+
+        // Between warnings, each refusal is logged at debug level only: 8 refusals, 2 warnings.
+        services.Logs.GetSnapshot().Where(r => r.Id.Id == 1124).Should().HaveCount(6).And.OnlyContain(r => r.Level == LogLevel.Debug);
     }
 
     [Test]
@@ -207,7 +210,11 @@ public sealed class HttpDomainAuthorizerLookupBudgetTests
 
         var act = async () => await services.FindClientAsync("client_x3");
 
-        (await act.Should().ThrowAsync<ClientDirectoryUnavailableException>()).Which.RetryAfter.Should().BeGreaterThanOrEqualTo(TimeSpan.FromSeconds(1));
+        // The wait is the budget's own (the time to refill one lookup at this rate), not the default Retry-After.
+        var throttledDomain = await Authorizer(services).AuthorizeAsync("made-up.example", CancellationToken.None);
+        throttledDomain.Status.Should().Be(DomainAuthorizationStatus.Throttled);
+        throttledDomain.RetryAfter.Should().BeGreaterThan(TimeSpan.FromSeconds(5));
+        (await act.Should().ThrowAsync<ClientDirectoryUnavailableException>()).Which.RetryAfter.Should().Be(throttledDomain.RetryAfter);
         _pm.TotalCalls.Should().Be(2);
     }
 

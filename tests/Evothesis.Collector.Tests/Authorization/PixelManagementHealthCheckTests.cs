@@ -143,6 +143,81 @@ public sealed class PixelManagementHealthCheckTests
         _pm.TotalCalls.Should().Be(3);
     }
 
+    [Test]
+    public async Task CheckHealth_ReportsHowLongAgoPixelManagementLastAnsweredAndLastFailed()
+    {
+        await using var services = Create(_pm.Url);
+
+        var answering = await CheckAsync(services);
+        answering.Data["seconds_since_answer"].Should().Be(0.0);
+        answering.Data.Should().NotContainKey("seconds_since_failure");
+
+        services.Time!.Advance(TimeSpan.FromSeconds(7));
+        _pm.Mode = FakeMode.Failing;
+        var failing = await CheckAsync(services);
+
+        failing.Status.Should().Be(HealthStatus.Unhealthy);
+        failing.Data["seconds_since_answer"].Should().Be(7.0);
+        failing.Data["seconds_since_failure"].Should().Be(0.0);
+
+        services.Time.Advance(TimeSpan.FromSeconds(6));
+        _pm.Mode = FakeMode.Normal;
+        var recovered = await CheckAsync(services);
+
+        recovered.Status.Should().Be(HealthStatus.Healthy);
+        recovered.Data["seconds_since_answer"].Should().Be(0.0);
+        recovered.Data["seconds_since_failure"].Should().Be(6.0);
+    }
+
+    [Test]
+    public async Task CheckHealth_Probes_AreMeasuredLikeLookups()
+    {
+        await using var services = Create(_pm.Url);
+        using var duration = services.Collect<double>("evothesis.collector.authorization.upstream.duration");
+        using var failures = services.Collect<long>("evothesis.collector.authorization.upstream.failures");
+
+        await CheckAsync(services);
+        services.Time!.Advance(TimeSpan.FromSeconds(6));
+        _pm.Mode = FakeMode.Failing;
+        await CheckAsync(services);
+
+        duration.GetMeasurementSnapshot().Select(m => (string?)m.Tags["outcome"]).Should().Equal("not_found", "failure");
+        duration.GetMeasurementSnapshot().Should().OnlyContain(m => (string?)m.Tags["lookup"] == "domain");
+        failures.GetMeasurementSnapshot().Should().ContainSingle().Which.Tags["error.type"].Should().Be("500");
+    }
+
+    [Test]
+    public async Task CheckHealth_CountsDomainsClientsAndConfigurationsApart()
+    {
+        _pm.SetClient("shop.acme.com", "client_acme");
+        await using var services = Create(_pm.Url);
+        await services.AuthorizeAsync("shop.acme.com");
+        await services.AuthorizeAsync("unknown.example");
+        await services.FindClientAsync("client_acme");
+
+        var report = await CheckAsync(services);
+
+        report.Data["cached_domains"].Should().Be(2);
+        report.Data["cached_clients"].Should().Be(1L);
+        report.Data["cached_configurations"].Should().Be(1L, "only domains' configurations keep /collect working");
+    }
+
+    [Test]
+    public async Task CheckHealth_CachedConfigurationsReachingTheStaleLimit_TurnUnhealthy()
+    {
+        _pm.SetClient("shop.acme.com", "client_acme");
+        await using var services = PixelManagementServices.Create(
+            _pm.Url, o => o.StaleCacheLimit = TimeSpan.FromHours(1), configureServices: s => s.AddHealthChecks().AddEvothesisCollector());
+        await services.AuthorizeAsync("shop.acme.com");
+        await _pm.StopAsync();
+
+        services.Time!.Advance(TimeSpan.FromHours(1) - TimeSpan.FromTicks(1));
+        (await CheckAsync(services)).Status.Should().Be(HealthStatus.Degraded);
+
+        services.Time.Advance(TimeSpan.FromTicks(1));
+        (await CheckAsync(services)).Status.Should().Be(HealthStatus.Unhealthy);
+    }
+
     private static PixelManagementServices Create(string url) =>
         PixelManagementServices.Create(url, configureServices: s => s.AddHealthChecks().AddEvothesisCollector());
 

@@ -48,7 +48,9 @@ public sealed class PixelManagementServices : IAsyncDisposable
             services.AddSingleton(sp => CreateAuthorizer(sp, fake));
         }
 
+        // Debug records too: what the authorizer logs at every level is checked for salts, domains and addresses.
         services.AddFakeLogging();
+        services.AddLogging(b => b.SetMinimumLevel(LogLevel.Debug));
         services.AddEvothesisCollector(o =>
         {
             o.Authorization.PixelManagementUrl = url;

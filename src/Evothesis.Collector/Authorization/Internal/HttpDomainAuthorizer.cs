@@ -462,11 +462,11 @@ internal sealed class HttpDomainAuthorizer : IDomainAuthorizer, IClientDirectory
                 break;
             case LookupOutcome.NotFound:
                 LogNotFound(key);
-                entry = new CacheEntry(DomainAuthorization.Unauthorized, now, now + _negativeTtl, now + _negativeTtl);
+                entry = CacheEntry.Refusal(now, now + _negativeTtl);
                 break;
             case LookupOutcome.Invalid:
                 LogInvalid(key, answer.Detail ?? "invalid configuration");
-                entry = new CacheEntry(DomainAuthorization.Unauthorized, now, now + _negativeTtl, now + _negativeTtl);
+                entry = CacheEntry.Refusal(now, now + _negativeTtl);
                 break;
             default:
                 _metrics.UpstreamFailed(key.Kind, answer.ErrorType ?? "unknown");
@@ -638,6 +638,10 @@ internal sealed class HttpDomainAuthorizer : IDomainAuthorizer, IClientDirectory
 
         /// <summary>Gets a value indicating whether the last refresh of this configuration failed.</summary>
         public bool Failing => _failing;
+
+        /// <summary>A refusal (unknown, or an unusable configuration): remembered until its TTL, never served stale.</summary>
+        public static CacheEntry Refusal(long confirmedAt, long freshUntil) =>
+            new(DomainAuthorization.Unauthorized, confirmedAt, freshUntil, staleUntil: confirmedAt);
 
         public bool CanServeStale(long now) => IsPositive && now < staleUntil;
 
