@@ -53,6 +53,8 @@ public class ClientsFileDomainAuthorizerTests
     [TestCase("""{"not a domain":{"client_id":"c"}}""", "not a valid domain")]
     [TestCase("""{"localhost":null}""", "null")]
     [TestCase("""{"localhost":""", "not valid JSON")]
+    [TestCase("null", "JSON null")]
+    [TestCase("{\n  \"localhost\": {\"client_id\": \"c\"},\n  \"shop.example\": {\"client_id\": }\n}", "not valid JSON (line 3)")]
     public void Load_InvalidFile_StopsTheStartWithAClearMessage(string json, string expected)
     {
         var act = () => Load(json);
@@ -156,6 +158,46 @@ public class ClientsFileDomainAuthorizerTests
 
         (await authorizer.AuthorizeAsync("shop.example", default)).Status.Should().Be(DomainAuthorizationStatus.Authorized);
         (await authorizer.AuthorizeAsync("localhost", default)).Status.Should().Be(DomainAuthorizationStatus.Unauthorized);
+    }
+
+    [Test]
+    public async Task ChangedFileThatIsJsonNull_IsRefusedAndThePreviousOneStaysInForce()
+    {
+        var (authorizer, time, logs) = Watch("""{"localhost":{"client_id":"client_test"}}""");
+        using var _ = authorizer;
+
+        Rewrite("null");
+        time.Advance(TimeSpan.FromSeconds(2));
+
+        (await authorizer.AuthorizeAsync("localhost", default)).Status.Should().Be(DomainAuthorizationStatus.Authorized);
+        logs.GetSnapshot().Should().ContainSingle(r => r.Id.Id == 1122).Which.Exception!.Message.Should().Contain("JSON null");
+    }
+
+    [Test]
+    public void Start_LogsTheFileAndHowManyDomainsItAuthorizes()
+    {
+        var (authorizer, _, logs) = Watch("""{"localhost":{"client_id":"client_test"},"shop.example":{"client_id":"client_shop"}}""");
+        using var _ = authorizer;
+
+        var loaded = logs.GetSnapshot().Should().ContainSingle(r => r.Id.Id == 1101).Subject;
+        loaded.Message.Should().Contain(Path.Combine(_dir.Path, "clients.json")).And.Contain("2");
+    }
+
+    [Test]
+    public void Start_WithoutAFile_WarnsThatEveryDomainIsUnauthorized()
+    {
+        var path = Path.Combine(_dir.Path, "none.json");
+        var logger = new FakeLogger<ClientsFileDomainAuthorizer>();
+
+        using var authorizer = new ClientsFileDomainAuthorizer(
+            Microsoft.Extensions.Options.Options.Create(new CollectorOptions { Authorization = { ClientsFile = path } }),
+            new CollectorPaths(),
+            new FakeTimeProvider(),
+            logger);
+
+        var missing = logger.Collector.GetSnapshot().Should().ContainSingle(r => r.Id.Id == 1100).Subject;
+        missing.Level.Should().Be(Microsoft.Extensions.Logging.LogLevel.Warning);
+        missing.Message.Should().Contain(path);
     }
 
     [Test]

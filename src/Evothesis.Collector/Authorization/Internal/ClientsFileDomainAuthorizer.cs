@@ -151,8 +151,16 @@ internal sealed class ClientsFileDomainAuthorizer : IDomainAuthorizer, IClientDi
                 ex);
         }
 
+        // "null" would otherwise read as a file with no clients: written by mistake over a good file, it would
+        // refuse every domain at the next check.
+        if (documents is null)
+        {
+            throw new InvalidOperationException(
+                $"The clients file '{path}' is JSON null. It must be an object mapping domains to client configurations ({{}} for none).");
+        }
+
         var clients = new Dictionary<string, DomainAuthorization>(StringComparer.Ordinal);
-        foreach (var (key, document) in documents ?? [])
+        foreach (var (key, document) in documents)
         {
             if (!DomainName.TryNormalizeHost(key, out var domain))
             {
@@ -180,8 +188,6 @@ internal sealed class ClientsFileDomainAuthorizer : IDomainAuthorizer, IClientDi
     // swapping a symbolic link further up, which leaves the link at the path itself unchanged.
     private readonly record struct FileStamp(string? Target, long Length, DateTime LastWriteUtc)
     {
-        public bool Exists => Target is not null;
-
         public static FileStamp Of(string path)
         {
             var file = new FileInfo(path);
