@@ -150,6 +150,23 @@ public sealed class DomainNameTests
     public void TryFromOrigin_AnythingButAnOrigin_IsRefused(string origin) =>
         DomainName.TryFromOrigin(origin, out _).Should().BeFalse();
 
+    [TestCase(null)]
+    [TestCase("")]
+    [TestCase("ftp://shop.acme.com")]
+    public void TryFromUrl_Refused_LeavesTheDomainEmpty(string? url)
+    {
+        DomainName.TryFromUrl(url, out var domain).Should().BeFalse();
+        domain.Should().BeEmpty();
+    }
+
+    [TestCase("https://shop.acme.com//")]
+    [TestCase("https://shop.acme.com?x")]
+    public void TryFromOrigin_Refused_LeavesTheDomainEmpty(string origin)
+    {
+        DomainName.TryFromOrigin(origin, out var domain).Should().BeFalse();
+        domain.Should().BeEmpty();
+    }
+
     [TestCase("shop.acme.com", "shop.acme.com")]
     [TestCase("https://shop.acme.com/p", "shop.acme.com")]
     [TestCase("SHOP.acme.com", "shop.acme.com")]
@@ -172,6 +189,13 @@ public sealed class DomainNameTests
     [TestCase("../admin", false)]
     [TestCase("", false)]
     [TestCase(null, false)]
+    [TestCase("shop..acme.com", false)]
+    [TestCase(".acme.com", false)]
+    [TestCase("shop-.acme.com", false)]
+    [TestCase("-shop.acme.com", false)]
+    [TestCase("shop.acme-", false)]
+    [TestCase("shop_1.acme.com", false)]
+    [TestCase("7-eleven.example", true)]
     public void IsNormalized_TellsNormalisedNamesApart(string? value, bool expected) =>
         DomainName.IsNormalized(value).Should().Be(expected);
 }

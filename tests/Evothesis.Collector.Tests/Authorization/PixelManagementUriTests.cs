@@ -81,6 +81,7 @@ public sealed class PixelManagementUriTests
     }
 
     [TestCase("http://pm.example:8001/base/")]
+    [TestCase("http://PM.Example:8001/base")]
     [TestCase("not a url")]
     [TestCase("")]
     public void Redact_NothingToHide_ReturnsTheValueAsItIs(string value) =>
