@@ -402,12 +402,31 @@ public class CollectRequestParserTests
 
     [TestCase("1e999")]
     [TestCase("-1e400")]
+    [TestCase("1e-401")]
+    [TestCase("1e-1001")]
+    [TestCase("1E-20000")]
+    [TestCase("0e-20000")]
+    [TestCase("0.5e+00000000401")]
     public void Parse_NumberNoStoreCanHold_RejectsTheMember(string number)
     {
         var parsed = Parse($$$"""{"eventType":"batch","siteId":"localhost","events":[{"eventType":"a","event_data":{"n":{{{number}}}}},{"eventType":"b","event_data":{"n":1e300}}]}""");
 
         parsed.Rejected.Should().Equal(new Rejection(0, "invalid_number"));
         parsed.Events.Should().ContainSingle().Which.EventType.Should().Be("b");
+    }
+
+    // A double's range, and PostgreSQL's text of the value stays within a few hundred characters.
+    [TestCase("1E-400")]
+    [TestCase("0e-400")]
+    [TestCase("-4.9e-324")]
+    [TestCase("1e+0300")]
+    [TestCase("12.5e-00000000000000000003")]
+    public void Parse_NumberWithAnExponentUpTo400_IsKept(string number)
+    {
+        var parsed = Parse($$$"""{"eventType":"batch","siteId":"localhost","events":[{"eventType":"a","event_data":{"n":{{{number}}}}}]}""");
+
+        parsed.Rejected.Should().BeEmpty();
+        parsed.Events.Should().ContainSingle();
     }
 
     [Test]

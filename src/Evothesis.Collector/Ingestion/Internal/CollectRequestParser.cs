@@ -22,6 +22,10 @@ internal sealed class CollectRequestParser
     // Longer number texts are digit strings no analytics value needs, and past what stores accept.
     private const int MaxNumberLength = 256;
 
+    // Exponents beyond any double's (±308, ±324 for the smallest) by a margin. PostgreSQL keeps a number's text
+    // exactly: 1e-16383 (8 bytes) reads back as 16,392 characters, and 1e-20000 is refused there (parked).
+    private const int MaxNumberExponent = 400;
+
     private static ReadOnlySpan<byte> Utf8ByteOrderMark => [0xEF, 0xBB, 0xBF];
 
     private readonly RequestLimitsOptions _limits;
@@ -835,7 +839,8 @@ internal sealed class CollectRequestParser
             case JsonTokenType.Number:
                 // PostgreSQL's numeric refuses what overflows it; a finite double is what every store and every
                 // JavaScript sender agrees on.
-                if (reader.ValueSpan.Length > MaxNumberLength || !reader.TryGetDouble(out var number) || !double.IsFinite(number))
+                if (reader.ValueSpan.Length > MaxNumberLength || !reader.TryGetDouble(out var number) || !double.IsFinite(number)
+                    || HasExponentBeyondLimit(reader.ValueSpan))
                 {
                     _unstorable ??= RejectionReasons.InvalidNumber;
                 }
@@ -844,6 +849,34 @@ internal sealed class CollectRequestParser
         }
 
         return true;
+    }
+
+    // The number is valid JSON (at most MaxNumberLength bytes): an optional exponent follows 'e' or 'E'.
+    private static bool HasExponentBeyondLimit(ReadOnlySpan<byte> number)
+    {
+        var e = number.IndexOfAny((byte)'e', (byte)'E');
+        if (e < 0)
+        {
+            return false;
+        }
+
+        var digits = number[(e + 1)..];
+        if (digits[0] is (byte)'+' or (byte)'-')
+        {
+            digits = digits[1..];
+        }
+
+        var exponent = 0;
+        foreach (var digit in digits.TrimStart((byte)'0'))
+        {
+            exponent = (exponent * 10) + (digit - '0');
+            if (exponent > MaxNumberExponent)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private void CheckString(ref Utf8JsonReader reader)

@@ -42,7 +42,7 @@ internal static class RejectionReasons
         InvalidEventType => "'eventType' must be a non-empty string",
         NestedBatch => "a batch cannot contain a batch",
         InvalidCharacter => "it contains a character that cannot be stored (NUL or an unpaired surrogate)",
-        InvalidNumber => "it contains a number that cannot be stored (beyond the range of a double, or longer than 256 characters)",
+        InvalidNumber => "it contains a number that cannot be stored (beyond the range of a double, with an exponent beyond ±400, or longer than 256 characters)",
         SiteMismatch => "its siteId differs from the site the request was authorized for",
         InvalidEventId => "'eventId' must be a string or a number of at most MaxIdentifierLength characters",
         InvalidSessionId => "'sessionId' must be a string or a number of at most MaxIdentifierLength characters",

@@ -153,7 +153,15 @@ public sealed class PostgreSqlFaultTests
         });
         await host.StartAsync(cancellationToken);
 
-        // The collector accepts 1e-20000 (a finite double: 0); PostgreSQL's numeric cannot hold it (SQLSTATE 22003).
+        // The collector accepts any string; a rule the database's owner added refuses this one (SQLSTATE 23514).
+        await using (var connection = new NpgsqlConnection(_readConnectionString))
+        {
+            await connection.OpenAsync(cancellationToken);
+            await using var command = new NpgsqlCommand(
+                "ALTER TABLE events ADD CONSTRAINT events_no_poison CHECK (event_data->>'v' IS DISTINCT FROM 'poison-value')", connection);
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+
         var load = new CollectLedger();
         var poison = new List<string>();
         using (var stop = new CancellationTokenSource())
@@ -164,7 +172,7 @@ public sealed class PostgreSqlFaultTests
             {
                 await Task.Delay(TimeSpan.FromMilliseconds(500), cancellationToken);
                 string[] markers = [$"poison-{i}-0", $"poison-{i}-1"];
-                using var response = await client.SendAsync(Request(markers, "\"v\":1e-20000"), cancellationToken);
+                using var response = await client.SendAsync(Request(markers, "\"v\":\"poison-value\""), cancellationToken);
                 response.StatusCode.Should().Be(HttpStatusCode.Accepted, "the collector accepts the value: only PostgreSQL refuses it");
                 poison.AddRange(markers);
             }
@@ -179,7 +187,7 @@ public sealed class PostgreSqlFaultTests
         var lines = host.Output.Split('\n');
 
         // The sink's own line (event 1504) per refused write; the consumer's lines quote the exception's message.
-        var refusals = lines.Count(line => line.Contains("events for good (SQLSTATE 22003", StringComparison.Ordinal));
+        var refusals = lines.Count(line => line.Contains("events for good (SQLSTATE 23514", StringComparison.Ordinal));
         var parkedLines = lines.Count(line => line.Contains("that sink postgresql:events refused for good", StringComparison.Ordinal));
         load.Report(stored);
         TestContext.Out.WriteLine($"PostgreSQL refused a write {refusals} time(s); parked files: {parked.Length}");
@@ -192,7 +200,7 @@ public sealed class PostgreSqlFaultTests
         // A batch holding k poison requests is refused ParkAfterAttempts times, then each of its requests is written
         // alone: the k poison ones are refused once more and parked. No retry loop beyond that.
         refusals.Should().BeInRange(ParkAfterAttempts + 3, 3 * (ParkAfterAttempts + 1));
-        host.Output.Should().NotContain("1e-20000", "no log line quotes the value");
+        host.Output.Should().NotContain("poison-value", "no log line quotes the value");
     }
 
     private SampleProcess StartHost(Dictionary<string, string?> settings)
