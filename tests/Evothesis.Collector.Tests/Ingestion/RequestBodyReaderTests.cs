@@ -130,6 +130,60 @@ public class RequestBodyReaderTests
         RequestBodyReader.IsSupportedEncoding(encoding).Should().Be(supported);
     }
 
+    [Test]
+    public async Task ReadAsync_DeclaredLengthExactlyTheLimit_ReadsTheBody()
+    {
+        var body = new byte[1024];
+
+        var (_, length) = await RequestBodyReader.ReadAsync(Request(body, 1024), 1024, default);
+
+        length.Should().Be(1024);
+    }
+
+    [Test]
+    public async Task ReadAsync_GzipLargerThanTheLimitThatInflatesToLess_IsRefusedWith413()
+    {
+        // Random bytes do not compress: the gzip stream is its content plus framing, so over the limit while the
+        // content is under it. The limit holds before decompression as well as after.
+        var content = RandomBytes(1024 - 8);
+        var compressed = Gzip(content, CompressionLevel.NoCompression);
+        compressed.Length.Should().BeGreaterThan(1024);
+
+        var act = async () => await RequestBodyReader.ReadAsync(Request(new TrickleStream(compressed), null, "gzip"), 1024, default);
+
+        (await act.Should().ThrowAsync<CollectorProblemException>()).Which.Status.Should().Be(413);
+    }
+
+    [Test]
+    public async Task ReadAsync_GzipOfExactlyTheLimit_ReadsTheBody()
+    {
+        // The content length whose gzip stream is exactly 1,024 bytes.
+        var content = Enumerable.Range(900, 124).Select(RandomBytes).First(c => Gzip(c, CompressionLevel.NoCompression).Length == 1024);
+        var compressed = Gzip(content, CompressionLevel.NoCompression);
+
+        var (buffer, length) = await RequestBodyReader.ReadAsync(Request(new TrickleStream(compressed), null, "gzip"), 1024, default);
+
+        buffer.AsSpan(0, length).SequenceEqual(content).Should().BeTrue();
+    }
+
+    private static byte[] RandomBytes(int count)
+    {
+        var bytes = new byte[count];
+        new Random(count).NextBytes(bytes);
+        return bytes;
+    }
+
+    private static byte[] Gzip(byte[] data, CompressionLevel level)
+    {
+        using var output = new MemoryStream();
+        using (var gzip = new GZipStream(output, level))
+        {
+            gzip.Write(data);
+        }
+
+        return output.ToArray();
+    }
+
     private static CollectorRequest Request(byte[] body, long? contentLength, string? encoding = null) =>
         Request(new MemoryStream(body), contentLength, encoding);
 

@@ -373,6 +373,7 @@ internal sealed class CollectRequestParser
                 if (!TryReadIdentifier(ref reader, _limits.MaxIdentifierLength, out f.EventId))
                 {
                     f.InvalidReason ??= RejectionReasons.InvalidEventId;
+                    SkipValue(ref reader);
                 }
             }
             else if (Is(ref reader, "sessionId"u8, "session_id"u8))
@@ -381,6 +382,7 @@ internal sealed class CollectRequestParser
                 if (!TryReadIdentifier(ref reader, _limits.MaxIdentifierLength, out f.SessionId))
                 {
                     f.InvalidReason ??= RejectionReasons.InvalidSessionId;
+                    SkipValue(ref reader);
                 }
             }
             else if (Is(ref reader, "siteId"u8, "site_id"u8))
