@@ -297,6 +297,33 @@ public class CollectRequestParserEdgeTests
         Parse(body, new RequestLimitsOptions { MaxPayloadExpansion = 16 }).Events.Should().HaveCount(300);
     }
 
+    [Test]
+    public void Parse_BatchExpandingToExactlyTheLimit_IsAcceptedAndOneInheritedByteMoreIsRefused()
+    {
+        // With MaxPayloadExpansion 1, the members may carry the body's length plus 64 KiB once the envelope's fields
+        // are copied into them. Per member, as counted: an "a" carries the envelope's page_data (P bytes), its own
+        // event_data {"v":1} (7), consent "denied" (8), session id "own" (3) and field "k":1 (5, plus 1 for its
+        // comma): P + 24. A "b" carries its own page_data {"u":2} (7), the envelope's consent "granted" (9) and
+        // session id "env-session" (11): 27.
+        const int Pairs = 50;
+        var limits = new RequestLimitsOptions { MaxPayloadExpansion = 1 };
+        var members = string.Join(",", Enumerable.Repeat(
+            """{"eventType":"a","sessionId":"own","event_data":{"v":1},"consent":"denied","k":1},{"eventType":"b","page_data":{"u":2}}""", Pairs));
+        string Body(int pageDataLength, int spaces) =>
+            $$"""{{{new string(' ', spaces)}}"eventType":"batch","sessionId":"env-session","consent":"granted","page_data":{"t":"{{new string('x', pageDataLength - 8)}}"},"events":[{{members}}]}""";
+
+        // total = Pairs * (P + 24 + 27) must equal body + 65536, where body = rest + P + spaces.
+        var rest = Body(8, 0).Length - 8;
+        var pageData = (int)Math.Ceiling((RequestLimitsOptions.PayloadExpansionAllowance + rest - (Pairs * 51.0)) / (Pairs - 1));
+        var spaces = (Pairs * (pageData + 51)) - RequestLimitsOptions.PayloadExpansionAllowance - rest - pageData;
+        spaces.Should().BeInRange(0, Pairs - 2);
+
+        Parse(Body(pageData, spaces), limits).Events.Should().HaveCount(2 * Pairs, "the members carry exactly the limit");
+        var act = () => Parse(Body(pageData + 1, spaces), limits);
+        act.Should().Throw<CollectorProblemException>("one more byte of page_data is copied into 50 members")
+            .Which.Type.Should().Be(ProblemTypes.PayloadExpansionTooLarge);
+    }
+
     // --- Numbers and times at their bounds.
 
     [Test]
