@@ -78,6 +78,24 @@ public class BoundedWorkTests
     }
 
     [Test]
+    public async Task ProcessAsync_NestingAllowedByAConfiguredDepthBeyondTheJsonDefault_IsStoredAndRedacted()
+    {
+        // System.Text.Json readers stop at 64 levels unless told otherwise: every reader on the way must be told.
+        await using var harness = new CollectorHarness(Clients.All(), o => o.Limits.MaxJsonDepth = 100);
+        const int Depth = 80;
+        var nested = string.Concat(Enumerable.Repeat("{\"a\":", Depth)) + "\"mail jane.doe@example.com\"" + new string('}', Depth);
+
+        var result = await harness.PostAsync(
+            $$"""{"eventType":"deep","event_data":{{nested}}}""",
+            Clients.Origin(Clients.StandardDomain));
+
+        result.StatusCode.Should().Be(202);
+        var stored = harness.Sink.Events.Should().ContainSingle().Subject;
+        stored.EventData.ToString().Should().Contain("[redacted:email]").And.NotContain("jane.doe");
+        stored.EventData.ToString().Count(c => c == '{').Should().Be(Depth);
+    }
+
+    [Test]
     public async Task ProcessAsync_SmallBatchSharingTheEnvelopePageData_IsStoredWithItInEveryEvent()
     {
         await using var harness = new CollectorHarness(Clients.All());
