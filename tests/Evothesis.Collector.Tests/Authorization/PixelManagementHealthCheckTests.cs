@@ -54,6 +54,7 @@ public sealed class PixelManagementHealthCheckTests
         report.Status.Should().Be(HealthStatus.Unhealthy);
         report.Description.Should().Contain("pixel-management");
         report.Data["error"].Should().Be("500");
+        report.Data.Should().NotContainKey("seconds_since_answer", "pixel-management never answered");
     }
 
     [Test]
