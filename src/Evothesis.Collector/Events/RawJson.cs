@@ -70,7 +70,7 @@ public readonly struct RawJson : IEquatable<RawJson>
     /// <exception cref="JsonException"><paramref name="utf8Json"/> is not one valid JSON value.</exception>
     public static RawJson Parse(ReadOnlySpan<byte> utf8Json)
     {
-        var reader = new Utf8JsonReader(utf8Json);
+        var reader = new Utf8JsonReader(utf8Json, ReaderOptions);
         if (!reader.Read())
         {
             throw new JsonException("The input holds no JSON value.");
@@ -90,7 +90,7 @@ public readonly struct RawJson : IEquatable<RawJson>
     /// <returns>The element.</returns>
     public JsonElement ToJsonElement()
     {
-        using var document = JsonDocument.Parse(Utf8);
+        using var document = JsonDocument.Parse(Utf8, new JsonDocumentOptions { MaxDepth = ReaderOptions.MaxDepth });
         return document.RootElement.Clone();
     }
 
@@ -144,6 +144,12 @@ public readonly struct RawJson : IEquatable<RawJson>
     /// <param name="right">The second value.</param>
     /// <returns><see langword="true"/> when the texts differ.</returns>
     public static bool operator !=(RawJson left, RawJson right) => !left.Equals(right);
+
+    /// <summary>
+    /// Options for readers of JSON the collector accepted: as deep as <c>RequestLimitsOptions.MaxJsonDepth</c> allows (at
+    /// most 256 levels), inside a stored event's own object. System.Text.Json stops at 64 levels unless told.
+    /// </summary>
+    internal static JsonReaderOptions ReaderOptions => new() { MaxDepth = 258 };
 
     // Drops the whitespace between tokens of valid JSON; strings (where a line break can only be escaped) are kept.
     internal static byte[] Minify(ReadOnlySpan<byte> json)

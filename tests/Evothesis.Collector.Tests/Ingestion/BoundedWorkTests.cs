@@ -1,6 +1,8 @@
 using System.Net;
 using System.Text;
+using System.Text.Json;
 using Evothesis.Collector.Authorization;
+using Evothesis.Collector.Events.Internal;
 using Evothesis.Collector.Ingestion;
 using Evothesis.Collector.Ingestion.Internal;
 using Evothesis.Collector.Tests.Support;
@@ -86,13 +88,23 @@ public class BoundedWorkTests
         var nested = string.Concat(Enumerable.Repeat("{\"a\":", Depth)) + "\"mail jane.doe@example.com\"" + new string('}', Depth);
 
         var result = await harness.PostAsync(
-            $$"""{"eventType":"deep","event_data":{{nested}}}""",
+            $$"""{"eventType":"deep","event_data":{{nested}},"consent":{{nested}}}""",
             Clients.Origin(Clients.StandardDomain));
 
         result.StatusCode.Should().Be(202);
         var stored = harness.Sink.Events.Should().ContainSingle().Subject;
         stored.EventData.ToString().Should().Contain("[redacted:email]").And.NotContain("jane.doe");
         stored.EventData.ToString().Count(c => c == '{').Should().Be(Depth);
+        stored.EventData.ToJsonElement().ValueKind.Should().Be(JsonValueKind.Object);
+
+        // As the object-storage sinks write it and as replay and the recent-events view read it back.
+        using var buffer = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            CollectedEventJson.Write(writer, stored);
+        }
+
+        CollectedEventJson.Read(buffer.ToArray()).EventData.Should().Be(stored.EventData);
     }
 
     [Test]

@@ -53,7 +53,7 @@ internal static class CollectedEventJson
     /// <exception cref="JsonException">The text is not a stored event.</exception>
     public static CollectedEvent Read(ReadOnlySpan<byte> utf8Json)
     {
-        var reader = new Utf8JsonReader(utf8Json);
+        var reader = new Utf8JsonReader(utf8Json, RawJson.ReaderOptions);
         return Read(ref reader, utf8Json);
     }
 

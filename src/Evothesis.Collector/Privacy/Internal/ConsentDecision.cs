@@ -29,7 +29,7 @@ internal static class ConsentReader
             return ConsentDecision.None;
         }
 
-        var reader = new Utf8JsonReader(consent.Utf8.Span);
+        var reader = new Utf8JsonReader(consent.Utf8.Span, RawJson.ReaderOptions);
         return reader.Read() ? ReadValue(ref reader, allowObject: true) : ConsentDecision.None;
     }
 

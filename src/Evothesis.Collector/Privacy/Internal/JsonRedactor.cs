@@ -161,7 +161,7 @@ internal sealed class JsonRedactor
 
     private void Scan(ReadOnlySpan<byte> source, string field, bool formValues, bool collectLocations, RedactionScratch scratch)
     {
-        var reader = new Utf8JsonReader(source, new JsonReaderOptions { MaxDepth = 256 });
+        var reader = new Utf8JsonReader(source, RawJson.ReaderOptions);
         var frames = scratch.Frames;
         while (reader.Read())
         {
