@@ -43,6 +43,7 @@ public class CollectRequestParserEdgeTests
     [TestCase("""{"events":[{},{}],"eventType":"batch"}""", 2)]
     [TestCase("""{"eventType":"batch","events":[]}""", 0)]
     [TestCase("""{"eventType":"click","events":[1,2,3]}""", 1)]
+    [TestCase("""{"events":[1,2,3]}""", 1)]
     [TestCase("""{"eventType":"batch!","events":[1,2,3]}""", 1)]
     [TestCase("""{"eventType":12345,"events":[1,2,3]}""", 1)]
     [TestCase("""{"eventType":{"eventType":"batch"},"events":[1,2]}""", 1)]
@@ -265,6 +266,14 @@ public class CollectRequestParserEdgeTests
         var parsed = Parse("""{"eventType":"batch","events":[{"eventType":"a","plan":"pro"}]}""");
 
         parsed.Events.Single().CustomData.ToString().Should().Be("""{"plan":"pro"}""");
+    }
+
+    [Test]
+    public void Parse_MemberWithoutFieldsOfItsOwn_GetsTheEnvelopes()
+    {
+        var parsed = Parse("""{"eventType":"batch","plan":"pro","events":[{"eventType":"x"},{"eventType":"y","own":1}]}""");
+
+        parsed.Events.Select(e => e.CustomData.ToString()).Should().Equal("""{"plan":"pro"}""", """{"own":1,"plan":"pro"}""");
     }
 
     [Test]
