@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Net;
 using Evothesis.Collector.Audit;
 using Evothesis.Collector.Authorization;
@@ -135,13 +136,13 @@ public sealed class CollectorPipeline
         const ulong RandomBits = 0x3FFF_FFFF_FFFF_FFFF;
         Span<byte> bytes = stackalloc byte[16];
         previous.TryWriteBytes(bytes, bigEndian: true, out _);
-        var low = System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(bytes[8..]);
+        var low = BinaryPrimitives.ReadUInt64BigEndian(bytes[8..]);
         if ((low & RandomBits) == RandomBits)
         {
             return Guid.CreateVersion7(receivedAt);
         }
 
-        System.Buffers.Binary.BinaryPrimitives.WriteUInt64BigEndian(bytes[8..], low + 1);
+        BinaryPrimitives.WriteUInt64BigEndian(bytes[8..], low + 1);
         return new Guid(bytes, bigEndian: true);
     }
 

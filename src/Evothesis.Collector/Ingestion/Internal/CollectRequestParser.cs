@@ -370,19 +370,17 @@ internal sealed class CollectRequestParser
             else if (Is(ref reader, "eventId"u8, "event_id"u8))
             {
                 Next(ref reader);
-                if (!TryReadIdentifier(ref reader, _limits.MaxIdentifierLength, out f.EventId))
+                if (!TryReadIdentifier(ref reader, out f.EventId))
                 {
                     f.InvalidReason ??= RejectionReasons.InvalidEventId;
-                    SkipValue(ref reader);
                 }
             }
             else if (Is(ref reader, "sessionId"u8, "session_id"u8))
             {
                 Next(ref reader);
-                if (!TryReadIdentifier(ref reader, _limits.MaxIdentifierLength, out f.SessionId))
+                if (!TryReadIdentifier(ref reader, out f.SessionId))
                 {
                     f.InvalidReason ??= RejectionReasons.InvalidSessionId;
-                    SkipValue(ref reader);
                 }
             }
             else if (Is(ref reader, "siteId"u8, "site_id"u8))
@@ -588,21 +586,24 @@ internal sealed class CollectRequestParser
         return value;
     }
 
-    private static bool TryReadIdentifier(ref Utf8JsonReader reader, int maxLength, out string? value)
+    // A string or a number up to the identifier limit, or null. Anything else is refused and skipped whole: an object's
+    // fields are never read as the event's.
+    private bool TryReadIdentifier(ref Utf8JsonReader reader, out string? value)
     {
         switch (reader.TokenType)
         {
             case JsonTokenType.String:
                 value = GetStringOrNull(ref reader);
-                return value is not null && value.Length <= maxLength;
+                return value is not null && value.Length <= _limits.MaxIdentifierLength;
             case JsonTokenType.Number:
                 value = Encoding.UTF8.GetString(reader.ValueSpan);
-                return value.Length <= maxLength;
+                return value.Length <= _limits.MaxIdentifierLength;
             case JsonTokenType.Null:
                 value = null;
                 return true;
             default:
                 value = null;
+                SkipValue(ref reader);
                 return false;
         }
     }
