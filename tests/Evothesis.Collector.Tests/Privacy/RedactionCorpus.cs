@@ -58,6 +58,7 @@ public static class RedactionCorpus
         new("phone", "06 12 34 56 78", Phone),
         new("phone", "phone: 555 123 4567 ext 12", $"phone: {Phone} ext 12"),
         new("phone", "+91 98765 43210", Phone),
+        new("phone", "Cambridge office: 01223 123456", $"Cambridge office: {Phone}"),
         new("phone", "Booked 2026-11-26 555-123-4567", $"Booked 2026-11-26 {Phone}"),
 
         // Payment card numbers (Luhn-valid).

@@ -381,7 +381,7 @@ internal static class PiiPatterns
                 matches.Add(new PiiMatch(groups[g].Start, groups[g + 2].End, PiiKind.Ssn));
                 g += 3;
             }
-            else if (TryPhone(groups, g, plus && g == 0, out last))
+            else if (TryPhone(text, groups, g, plus && g == 0, out last))
             {
                 // A phone number owns its leading '+' or '(' ("+1 555...", "(555) 123-4567").
                 matches.Add(new PiiMatch(g == 0 ? clusterStart : groups[g].Start, groups[last].End, PiiKind.Phone));
@@ -454,7 +454,7 @@ internal static class PiiPatterns
             && !group.SequenceEqual("00"u8) && !serial.SequenceEqual("0000"u8);
     }
 
-    private static bool TryPhone(ReadOnlySpan<Group> groups, int g, bool plus, out int last)
+    private static bool TryPhone(ReadOnlySpan<byte> text, ReadOnlySpan<Group> groups, int g, bool plus, out int last)
     {
         last = -1;
         if (!plus && IsDate(groups, g))
@@ -493,8 +493,10 @@ internal static class PiiPatterns
             else
             {
                 // Bare digit runs are ids and timestamps; dotted numbers are versions and addresses
-                // unless they have the North American 3.3.4 shape.
-                valid = groupCount >= 2 && digits >= 10 && groups[g].Length <= 4
+                // unless they have the North American 3.3.4 shape. A first group of five digits is an area
+                // code only after the trunk prefix 0 ("01223 123456").
+                valid = groupCount >= 2 && digits >= 10
+                    && (groups[g].Length <= 4 || (groups[g].Length == 5 && text[groups[g].Start] == (byte)'0'))
                     && (!dotsOnly || (groupCount == 3 && groups[g].Length == 3 && groups[g + 1].Length == 3 && groups[g + 2].Length == 4));
             }
 
