@@ -277,6 +277,7 @@ internal static class PiiPatterns
         var count = 0;
         var pos = start;
         var plus = false;
+        var overflow = false;
         if (text[pos] == (byte)'+')
         {
             plus = true;
@@ -302,14 +303,17 @@ internal static class PiiPatterns
                 break;
             }
 
-            var separator = count == 0 ? default : Separator.From(text[separatorStart..groupStart]);
             if (count == MaxGroups)
             {
-                // Far too long for anything we look for: a table of numbers, not a phone number.
-                return pos;
+                // Far too long for anything we look for: a table of numbers, not a phone number. Its tail is
+                // read to its end too, so it cannot be taken for a number of its own.
+                overflow = true;
             }
-
-            groups[count++] = new Group(groupStart, pos, separator);
+            else
+            {
+                var separator = count == 0 ? default : Separator.From(text[separatorStart..groupStart]);
+                groups[count++] = new Group(groupStart, pos, separator);
+            }
 
             var next = pos;
             if (next < text.Length && IsSeparator(text[next]))
@@ -335,6 +339,11 @@ internal static class PiiPatterns
         if (count == 0)
         {
             return start + 1;
+        }
+
+        if (overflow)
+        {
+            return pos;
         }
 
         var end = groups[count - 1].End;
