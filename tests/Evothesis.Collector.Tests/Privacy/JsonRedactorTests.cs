@@ -332,6 +332,156 @@ public sealed class JsonRedactorTests
     }
 
     [Test]
+    public void Redact_DescriptorsThatAreNumbersOrBooleans_AreKeptBesideAValue()
+    {
+        var payload = RawJson.Parse("""{"fields":[{"index":3,"required":true,"value":"x"},{"index":3,"note":"x"},{"id":4111111111111111,"value":"x"}]}""");
+
+        var result = Redactor.Redact(payload, "event_data", formValues: true, new RedactionRecorder(false));
+
+        result.ToString().Should().Be(
+            """{"fields":[{"index":3,"required":true,"value":"[redacted:form_value]"},{"index":"[redacted:form_value]","note":"[redacted:form_value]"},{"id":"[redacted:card]","value":"[redacted:form_value]"}]}""");
+    }
+
+    [Test]
+    public void Redact_FieldWithTwoValueHolders_KeepsItsDescriptors()
+    {
+        var payload = RawJson.Parse("""{"fields":[{"name":"newsletter","value":"yes","checked":true}]}""");
+
+        var result = Redactor.Redact(payload, "event_data", formValues: true, new RedactionRecorder(false));
+
+        result.ToString().Should().Be("""{"fields":[{"name":"newsletter","value":"[redacted:form_value]","checked":"[redacted:form_value]"}]}""");
+    }
+
+    [Test]
+    public void Redact_ArrayBesideAFieldsValue_IsStillFormValues()
+    {
+        var payload = RawJson.Parse("""{"fields":[{"name":"guests","value":"2","choices":["Jane Doe","Joe Bloggs"]}]}""");
+
+        var result = Redactor.Redact(payload, "event_data", formValues: true, new RedactionRecorder(false));
+
+        result.ToString().Should().Be(
+            """{"fields":[{"name":"guests","value":"[redacted:form_value]","choices":["[redacted:form_value]","[redacted:form_value]"]}]}""");
+    }
+
+    [Test]
+    public void Redact_CardNumberTypedIntoAForm_IsOneFormValue()
+    {
+        var recorder = new RedactionRecorder(false);
+
+        var result = Redactor.Redact(RawJson.Parse("""{"formData":{"n":4111111111111111,"ok":true}}"""), "event_data", formValues: true, recorder);
+
+        result.ToString().Should().Be("""{"formData":{"n":"[redacted:form_value]","ok":"[redacted:form_value]"}}""");
+        recorder.Count(PiiKind.FormValue).Should().Be(2);
+        recorder.Total.Should().Be(2);
+    }
+
+    [Test]
+    public void Redact_PropertyAfterASecretObject_HasItsOwnRules()
+    {
+        var payload = RawJson.Parse("""{"credentials":{"user":"bob"},"plan":"pro","list":[{"a":1}],"b":{"c":{}},"token":"t"}""");
+
+        var result = Redactor.Redact(payload, "event_data", formValues: false, new RedactionRecorder(false));
+
+        result.ToString().Should().Be("""{"credentials":{"user":"[redacted:secret]"},"plan":"pro","list":[{"a":1}],"b":{"c":{}},"token":"[redacted:secret]"}""");
+    }
+
+    [Test]
+    public void Redact_EmptyStrings_AreKept()
+    {
+        var payload = RawJson.Parse("""{"password":"","formData":{"email":""},"note":"x@y.com"}""");
+
+        var result = Redactor.Redact(payload, "event_data", formValues: false, new RedactionRecorder(false));
+
+        result.ToString().Should().Be("""{"password":"","formData":{"email":""},"note":"[redacted:email]"}""");
+    }
+
+    [Test]
+    public void Redact_SeveralRedactedStringsAndNames_EachGetTheirOwnText()
+    {
+        // Each replacement is written apart: nothing of one value may end up in another.
+        var payload = RawJson.Parse(
+            """{"a":"call 555-123-4567","jane@example.com":"mail x@y.com today","b":"café","c":"mail joe@example.com","joe@example.org":1}""");
+
+        var result = Redactor.Redact(payload, "event_data", formValues: false, new RedactionRecorder(false));
+
+        result.ToString().Should().Be(
+            """{"a":"call [redacted:phone]","[redacted:email]":"mail [redacted:email] today","b":"café","c":"mail [redacted:email]","[redacted:email]":1}""");
+    }
+
+    [Test]
+    public void Redact_TextAroundARedactedValue_KeepsItsCharactersUnescaped()
+    {
+        var result = Redactor.Redact(RawJson.Parse("""{"a":"café + <b> x@y.com"}"""), "event_data", formValues: false, new RedactionRecorder(false));
+
+        result.ToString().Should().Be("""{"a":"café + <b> [redacted:email]"}""");
+    }
+
+    [Test]
+    public void Redact_NoPayload_ReturnsIt()
+    {
+        var result = Redactor.Redact(default, "event_data", formValues: false, new RedactionRecorder(false));
+
+        result.IsNull.Should().BeTrue();
+    }
+
+    [Test]
+    public void TryRedactText_EmptyOrClean_RedactsNothing()
+    {
+        Redactor.TryRedactText("", "sessionId", recorder: null, out var empty).Should().BeFalse();
+        empty.Should().BeNull();
+        Redactor.TryRedactText("sess_8f2a9c41", "sessionId", recorder: null, out var clean).Should().BeFalse();
+        clean.Should().BeNull();
+    }
+
+    [Test]
+    public void TryRedactText_RecorderWithoutLocations_CountsButKeepsNoLocation()
+    {
+        var recorder = new RedactionRecorder(collectLocations: false);
+
+        Redactor.TryRedactText("jane@example.com", "sessionId", recorder, out var redacted).Should().BeTrue();
+
+        redacted.Should().Be("[redacted:email]");
+        recorder.Count(PiiKind.Email).Should().Be(1);
+        recorder.Locations.Should().BeEmpty();
+    }
+
+    [Test]
+    public void Redact_CredentialsInAUrl_AreRecordedUnderTheirRule()
+    {
+        var recorder = new RedactionRecorder(collectLocations: true);
+
+        Redactor.Redact(RawJson.Parse("""{"url":"https://user:pw@example.com/"}"""), "page_data", formValues: false, recorder);
+
+        recorder.Locations.Should().Equal("credentials:page_data.url");
+    }
+
+    [Test]
+    public void Redact_ManyRedactedLocations_ListsTheFirst256()
+    {
+        var payload = RawJson.Parse("{" + string.Join(',', Enumerable.Range(0, 300).Select(i => $"\"n{i}\":\"x{i}@example.com\"")) + "}");
+        var recorder = new RedactionRecorder(collectLocations: true);
+
+        Redactor.Redact(payload, "event_data", formValues: false, recorder);
+
+        recorder.Count(PiiKind.Email).Should().Be(300);
+        recorder.Locations.Should().HaveCount(RedactionRecorder.MaxLocations);
+        recorder.Locations[0].Should().Be("email:event_data.n0");
+        recorder.Locations[^1].Should().Be("email:event_data.n255");
+    }
+
+    [Test]
+    public void Redact_DeepPath_IsCutTo200Characters()
+    {
+        var name = new string('a', 150);
+        var payload = RawJson.Parse($$$$"""{"{{{{name}}}}":{"{{{{name}}}}":{"{{{{name}}}}":"x@y.com"}}}""");
+        var recorder = new RedactionRecorder(collectLocations: true);
+
+        Redactor.Redact(payload, "event_data", formValues: false, recorder);
+
+        recorder.Locations.Should().ContainSingle().Which.Should().Be("email:" + ("event_data." + name + "." + name)[..200]);
+    }
+
+    [Test]
     public void Redact_DefaultSecretKeysTurnedOff_KeepsTheirValuesButStillRedactsPatterns()
     {
         var redactor = new JsonRedactor(new PrivacyOptions { UseDefaultSecretKeys = false });

@@ -142,6 +142,7 @@ public static class RedactionCorpus
         new("secret_key", """{"phone":"555 0100"}""", $$$"""{"phone":"{{{Secret}}}"}"""),
         new("secret_key", """{"dob":"1990-04-12"}""", $$$"""{"dob":"{{{Secret}}}"}"""),
         new("secret_key", """{"ip_address":"203.0.113.9"}""", $$$"""{"ip_address":"{{{Secret}}}"}"""),
+        new("secret_key", """{"client_ips":["203.0.113.9","198.51.100.7"]}""", $$$"""{"client_ips":["{{{Secret}}}","{{{Secret}}}"]}"""),
         new("secret_key", """{"session":{"refresh_token":"r1","ttl":3600}}""", $$$"""{"session":{"refresh_token":"{{{Secret}}}","ttl":3600}}"""),
         new("secret_key", """{"tokens":["a","b"]}""", $$$"""{"tokens":["{{{Secret}}}","{{{Secret}}}"]}"""),
         new("secret_key", """{"accessToken":["a","b"]}""", $$$"""{"accessToken":["{{{Secret}}}","{{{Secret}}}"]}"""),

@@ -191,8 +191,8 @@ internal sealed class KeyNameMatcher
 
         static void Add(ref int count, Span<Range> words, ReadOnlySpan<char> lower, int start, int end)
         {
-            // Plurals match their singular ("tokens", "passwords"), but "address" and "access" stay whole.
-            if (end - start > 3 && lower[end - 1] == 's' && lower[end - 2] != 's')
+            // Plurals match their singular ("tokens", "passwords", "ips"), but "address" and "access" stay whole.
+            if (end - start >= 3 && lower[end - 1] == 's' && lower[end - 2] != 's')
             {
                 end--;
             }
