@@ -113,6 +113,8 @@ public sealed class PiiPatternsTests
     [TestCase("+ 555 123 4567", "+ [p]")]
     [TestCase("(+)", null)]
     [TestCase("+(x)", null)]
+    [TestCase("+(x) 555-123-4567", "+(x) [p]")]
+    [TestCase("5555.123.4567", null)]
     [TestCase("+(555) 123-4567", "[p]")]
     [TestCase("msg @+15551234567", "msg @[p]")]
     [TestCase("555-123-4567 or +", "[p] or +")]

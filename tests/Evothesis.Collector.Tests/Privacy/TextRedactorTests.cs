@@ -19,6 +19,9 @@ public sealed class TextRedactorTests
     public void UrlInText(string text, string? expected) => Check(text, expected);
 
     [TestCase("https://x.com?token=abc", "https://x.com?token=[x]")]
+    [TestCase("https://x.com/r?token=abc.", "https://x.com/r?token=[x]")]
+    [TestCase("https://x.com/?passw%6Frd=hunter2", "https://x.com/?passw%6Frd=[x]")]
+    [TestCase("https://x.com/?passw%6frd=hunter2", "https://x.com/?passw%6frd=[x]")]
     [TestCase("file:///home/jane@example.com/x", "file:///home/[e]/x")]
     [TestCase("/jane@example.com/settings", "/[e]/settings")]
     [TestCase("https://@example.com/", "https://example.com/")]
@@ -36,6 +39,7 @@ public sealed class TextRedactorTests
     [TestCase("https://x.com/a/%2B15551234567/b/%2B15551234568", "https://x.com/a/[p]/b/[p]")]
     [TestCase("https://x.com/u/jane%40example%2Ecom/edit", "https://x.com/u/[e]/edit")]
     [TestCase("https://x.com/s/50%25-off?e=a%40b.com", "https://x.com/s/50%25-off?e=[e]")]
+    [TestCase("https://x.com/u/call%20555+123+4567", null)] // '+' is a space in a query only
     public void UrlPathSegments(string text, string? expected) => Check(text, expected);
 
     // %XX with upper- or lower-case hex digits, '+' as a space in queries; an incomplete escape stays as it is.
