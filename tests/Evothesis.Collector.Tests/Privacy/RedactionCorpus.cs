@@ -59,6 +59,7 @@ public static class RedactionCorpus
         new("phone", "phone: 555 123 4567 ext 12", $"phone: {Phone} ext 12"),
         new("phone", "+91 98765 43210", Phone),
         new("phone", "Cambridge office: 01223 123456", $"Cambridge office: {Phone}"),
+        new("phone", "Appelez le 06.12.34.56.78", $"Appelez le {Phone}"),
         new("phone", "Booked 2026-11-26 555-123-4567", $"Booked 2026-11-26 {Phone}"),
 
         // Payment card numbers (Luhn-valid).

@@ -473,9 +473,11 @@ internal static class PiiPatterns
 
         var digits = 0;
         var dotsOnly = true;
+        var pairsOnly = true;
         for (var k = g; k < groups.Length && k - g < 6; k++)
         {
             var group = groups[k];
+            pairsOnly &= group.Length == 2;
             if (k > g)
             {
                 dotsOnly &= group.Before is { Length: 1, Char: (byte)'.' };
@@ -502,11 +504,13 @@ internal static class PiiPatterns
             else
             {
                 // Bare digit runs are ids and timestamps; dotted numbers are versions and addresses
-                // unless they have the North American 3.3.4 shape. A first group of five digits is an area
-                // code only after the trunk prefix 0 ("01223 123456").
+                // unless they have the North American 3.3.4 shape or the French 0X.XX.XX.XX.XX one. A first
+                // group of five digits is an area code only after the trunk prefix 0 ("01223 123456").
                 valid = groupCount >= 2 && digits >= 10
                     && (groups[g].Length <= 4 || (groups[g].Length == 5 && text[groups[g].Start] == (byte)'0'))
-                    && (!dotsOnly || (groupCount == 3 && groups[g].Length == 3 && groups[g + 1].Length == 3 && groups[g + 2].Length == 4));
+                    && (!dotsOnly
+                        || (groupCount == 3 && groups[g].Length == 3 && groups[g + 1].Length == 3 && groups[g + 2].Length == 4)
+                        || (groupCount == 5 && pairsOnly && text[groups[g].Start] == (byte)'0'));
             }
 
             if (valid)
