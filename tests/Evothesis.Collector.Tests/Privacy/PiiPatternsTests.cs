@@ -166,6 +166,10 @@ public sealed class PiiPatternsTests
     [TestCase("123/45/6789", null)]
     [TestCase("1234-56-7890", "[p]")]
     [TestCase("visit 2026-11-26 123-45-6789", "visit 2026-11-26 [s]")]
+    [TestCase("visit 2026.11.26 123 45 6789", "visit 2026.11.26 [s]")]
+    [TestCase("on 26/11/2026 123 45 6789", "on 26/11/2026 [s]")]
+    [TestCase("12 123 45 6789", "[p]")]
+    [TestCase("123 45 6789 12", "[p]")]
     [TestCase("ref 123-45, call 555-123-4567", "ref 123-45, call [p]")]
     [TestCase("SSN 123-45-678", null)]
     public void Ssn(string text, string? expected) => Check(text, expected);

@@ -450,8 +450,9 @@ internal static class PiiPatterns
             return false;
         }
 
-        // A longer run with the same separator is some other number ("123-45-6789-01").
-        if ((g > 0 && groups[g].Before == separator) || (g + 3 < groups.Length && groups[g + 3].Before == separator))
+        // A longer run with the same separator is some other number ("123-45-6789-01"). Groups before it were
+        // already tried as the start of a longer number (a phone number) and were none: a date, small numbers.
+        if (g + 3 < groups.Length && groups[g + 3].Before == separator)
         {
             return false;
         }
