@@ -472,6 +472,7 @@ internal static class PiiPatterns
             return false;
         }
 
+        var trunkZero = text[groups[g].Start] == (byte)'0';
         var digits = 0;
         var dotsOnly = true;
         var pairsOnly = true;
@@ -508,10 +509,10 @@ internal static class PiiPatterns
                 // unless they have the North American 3.3.4 shape or the French 0X.XX.XX.XX.XX one. A first
                 // group of five digits is an area code only after the trunk prefix 0 ("01223 123456").
                 valid = groupCount >= 2 && digits >= 10
-                    && (groups[g].Length <= 4 || (groups[g].Length == 5 && text[groups[g].Start] == (byte)'0'))
+                    && (groups[g].Length <= 4 || (groups[g].Length == 5 && trunkZero))
                     && (!dotsOnly
                         || (groupCount == 3 && groups[g].Length == 3 && groups[g + 1].Length == 3 && groups[g + 2].Length == 4)
-                        || (groupCount == 5 && pairsOnly && text[groups[g].Start] == (byte)'0'));
+                        || (groupCount == 5 && pairsOnly && trunkZero));
             }
 
             if (valid)
